@@ -1,0 +1,57 @@
+"""
+### Maintain the warehouse
+
+Weekly housekeeping: re-hash every archived original against the ledger (an auditor's guarantee that any
+load can be replayed byte for byte — a damaged archive fails this run loudly), check the freshness of the
+ledger (`dbt source freshness`), regenerate the dbt docs, and prune Airflow task logs older than
+`STIC_LOG_RETENTION_DAYS` (default 30).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from _stic_common import DEFAULT_ARGS
+from airflow.sdk import dag, task
+
+
+@dag(
+    schedule="@weekly",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["stic", "maintenance"],
+    doc_md=__doc__,
+)
+def maintain_warehouse():
+    @task
+    def verify_archive() -> dict:
+        from stic.maintenance import verify_archive
+
+        return verify_archive()
+
+    @task
+    def check_freshness() -> str:
+        from stic import dbt
+
+        dbt.run(["source", "freshness"], quiet=True)
+        return "fresh"
+
+    @task
+    def refresh_dbt_docs() -> str:
+        from stic import dbt
+
+        return str(dbt.docs())
+
+    @task
+    def prune_airflow_logs() -> dict:
+        from stic.airflow_env import airflow_home
+        from stic.maintenance import prune_logs
+
+        return prune_logs(airflow_home() / "logs")
+
+    verify_archive() >> check_freshness() >> refresh_dbt_docs() >> prune_airflow_logs()
+
+
+maintain_warehouse()

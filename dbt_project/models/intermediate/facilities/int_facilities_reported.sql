@@ -1,0 +1,73 @@
+{#- Only rows of published submissions (int_submissions_published), ranked by report precedence. -#}
+with
+
+facilities as (
+
+    select * from {{ ref('stg_raw__facilities') }}
+
+),
+
+published_submissions as (
+
+    select * from {{ ref('int_submissions_published') }}
+
+),
+
+published as (
+
+    select
+        facilities.*,
+        published_submissions.submitter_code,
+        published_submissions.reporting_period,
+        published_submissions.reporting_year,
+        published_submissions.channel,
+        published_submissions.published_at,
+        published_submissions.submitter_type,
+        published_submissions.precedence_rank
+    from facilities
+    inner join published_submissions
+        on facilities.submission_id = published_submissions.submission_id
+
+),
+
+ranked as (
+
+    select
+        *,
+        {{ row_fingerprint([
+            'facility_name',
+            'facility_type',
+            'field_code',
+            'district_code',
+            'host_institution_name',
+            'facility_status',
+            'construction_start_date',
+            'operation_start_date',
+            'total_investment_yuan',
+            'original_value_yuan',
+            'is_shared',
+            'service_hours',
+            'external_users_count',
+        ]) }} as row_fingerprint,
+        row_number() over (
+            partition by facility_code
+            order by {{ report_precedence() }}
+        ) as report_rank,
+        row_number() over (
+            partition by facility_code, submitter_code
+            order by {{ submitter_report_order() }}
+        ) as submitter_report_rank
+    from published
+
+),
+
+final as (
+
+    select
+        *,
+        report_rank = 1 as is_canonical
+    from ranked
+
+)
+
+select * from final

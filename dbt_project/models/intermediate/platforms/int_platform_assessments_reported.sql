@@ -1,0 +1,74 @@
+{#- Only rows of published submissions (int_submissions_published), ranked by report precedence. -#}
+with
+
+platform_assessments as (
+
+    select * from {{ ref('stg_raw__platform_assessments') }}
+
+),
+
+published_submissions as (
+
+    select * from {{ ref('int_submissions_published') }}
+
+),
+
+published as (
+
+    select
+        platform_assessments.*,
+        published_submissions.submitter_code,
+        published_submissions.reporting_period,
+        published_submissions.reporting_year,
+        published_submissions.channel,
+        published_submissions.published_at,
+        published_submissions.submitter_type,
+        published_submissions.precedence_rank
+    from platform_assessments
+    inner join published_submissions
+        on platform_assessments.submission_id = published_submissions.submission_id
+
+),
+
+ranked as (
+
+    select
+        *,
+        {{ row_fingerprint([
+            'common_tech_services_target',
+            'common_tech_services_actual',
+            'commercialisation_target',
+            'commercialisation_actual',
+            'startups_incubated_target',
+            'startups_incubated_actual',
+            'talent_trained_target',
+            'talent_trained_actual',
+            'cooperation_target',
+            'cooperation_actual',
+            'assessment_score',
+            'municipal_fund_yuan',
+            'district_match_yuan',
+            'market_revenue_yuan',
+        ]) }} as row_fingerprint,
+        row_number() over (
+            partition by platform_code, assessment_year
+            order by {{ report_precedence() }}
+        ) as report_rank,
+        row_number() over (
+            partition by platform_code, assessment_year, submitter_code
+            order by {{ submitter_report_order() }}
+        ) as submitter_report_rank
+    from published
+
+),
+
+final as (
+
+    select
+        *,
+        report_rank = 1 as is_canonical
+    from ranked
+
+)
+
+select * from final

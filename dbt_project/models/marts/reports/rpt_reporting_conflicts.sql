@@ -1,0 +1,110 @@
+{#- Each submitter's latest report of a key; a key whose submitters disagree is a conflict. -#}
+with
+
+projects as (
+
+    select * from {{ ref('int_projects_reported') }}
+
+),
+
+facilities as (
+
+    select * from {{ ref('int_facilities_reported') }}
+
+),
+
+platform_assessments as (
+
+    select * from {{ ref('int_platform_assessments_reported') }}
+
+),
+
+ip_transactions as (
+
+    select * from {{ ref('int_ip_transactions_reported') }}
+
+),
+
+latest_reports as (
+
+    select
+        'projects' as submission_kind,
+        project_code as business_key,
+        submitter_code,
+        submission_id,
+        row_fingerprint,
+        is_canonical
+    from projects
+    where submitter_report_rank = 1
+
+    union all
+    select
+        'facilities' as submission_kind,
+        facility_code as business_key,
+        submitter_code,
+        submission_id,
+        row_fingerprint,
+        is_canonical
+    from facilities
+    where submitter_report_rank = 1
+
+    union all
+    select
+        'platform_assessments' as submission_kind,
+        platform_code || '|' || assessment_year::text as business_key,
+        submitter_code,
+        submission_id,
+        row_fingerprint,
+        is_canonical
+    from platform_assessments
+    where submitter_report_rank = 1
+
+    union all
+    select
+        'ip_transactions' as submission_kind,
+        transaction_code as business_key,
+        submitter_code,
+        submission_id,
+        row_fingerprint,
+        is_canonical
+    from ip_transactions
+    where submitter_report_rank = 1
+
+),
+
+conflicts as (
+
+    select
+        submission_kind,
+        business_key,
+        count(distinct submitter_code) as submitter_count,
+        count(distinct row_fingerprint) as version_count,
+        string_agg(submitter_code, ',' order by submitter_code) as submitter_codes,
+        max(submitter_code) filter (where is_canonical) as canonical_submitter_code,
+        max(submission_id) filter (where is_canonical) as canonical_submission_id
+    from latest_reports
+    group by 1, 2
+    having count(distinct submitter_code) > 1 and count(distinct row_fingerprint) > 1
+
+),
+
+final as (
+
+    select
+        ---------- ids
+        (submission_kind || '|' || business_key)::text as conflict_id,
+        submission_kind::text as submission_kind,
+        business_key::text as business_key,
+        canonical_submitter_code::text as canonical_submitter_code,
+        canonical_submission_id::bigint as canonical_submission_id,
+
+        ---------- attributes
+        submitter_codes::text as submitter_codes,
+        submitter_count::integer as submitter_count,
+        version_count::integer as version_count
+
+    from conflicts
+
+)
+
+select * from final

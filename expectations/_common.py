@@ -1,0 +1,84 @@
+"""Shared helpers for the suites: every expectation carries its severity and the rule it enforces."""
+
+from __future__ import annotations
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+from stic import codes
+from stic.kinds import CODE, MONEY, NUMBER, SHARE, Kind
+
+CRITICAL, WARNING = "critical", "warning"
+
+
+def meta(severity: str, rule: str, description: str) -> dict:
+    return {"severity": severity, "rule": rule, "description": description}
+
+
+def add(suite: gx.ExpectationSuite, expectation, severity: str, rule: str, description: str) -> None:
+    expectation.meta = meta(severity, rule, description)
+    expectation.description = description
+    # Appended, not suite.add_expectation(): that would write the whole suite to the GX store once per
+    # expectation when a suite of this name was saved before (1 s per batch); it is saved once, by the runner.
+    suite.expectations.append(expectation)
+
+
+def raw_kind_suite(kind: Kind, name: str) -> gx.ExpectationSuite:
+    """The rules every raw batch of a kind obeys, as expectations on that batch."""
+    suite = gx.ExpectationSuite(name=name)
+    add(suite, gxe.ExpectTableRowCountToBeBetween(min_value=1), CRITICAL, "not_empty",
+        "The submission holds at least one accepted row.")
+    for col in kind.columns:
+        if col.required:
+            add(suite, gxe.ExpectColumnValuesToNotBeNull(column=col.name), CRITICAL, "required",
+                f"Every row has a {col.name.replace('_', ' ')}.")
+        if col.type == CODE:
+            add(suite, gxe.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(codes.codes(col.codelist))),
+                CRITICAL, "code_list", f"{col.name.replace('_', ' ').capitalize()} is in the {col.codelist.replace('_', ' ')} code list.")
+        if col.type in (MONEY, NUMBER):
+            add(suite, gxe.ExpectColumnValuesToBeBetween(column=col.name, min_value=0), CRITICAL, "amount_non_negative",
+                f"{col.name.replace('_', ' ').capitalize()} is not negative.")
+        if col.type == SHARE:
+            add(suite, gxe.ExpectColumnValuesToBeBetween(column=col.name, min_value=0, max_value=1), CRITICAL, "share_range",
+                "The inventors' award share is between 0 and 1.")
+    add(suite, gxe.ExpectColumnValuesToBeUnique(column=kind.key), CRITICAL, "duplicate_key",
+        f"Each {kind.key.replace('_', ' ')} appears at most once in a submission.")
+    for rule, earlier, later in kind.order_rules:
+        add(suite, gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query=f"select * from {{batch}} where {later} < {earlier}"),
+            CRITICAL, rule, f"{earlier.replace('_', ' ').capitalize()} is not after {later.replace('_', ' ')}.")
+    return suite
+
+
+CODE_COLUMNS = {
+    "district_code": "district", "seller_district_code": "district", "field_code": "field",
+    "project_level": "project_level", "facility_type": "facility_type", "ip_type": "ip_type",
+    "transaction_type": "transaction_type", "buyer_region": "region",
+}
+
+
+def mart_suite(name: str, table: str, key: list[str], columns: list[str]) -> gx.ExpectationSuite:
+    """The checks every mart gets after a build: its key, its codes, its money, its provenance."""
+    suite = gx.ExpectationSuite(name=name)
+    for col in key:
+        add(suite, gxe.ExpectColumnValuesToNotBeNull(column=col), CRITICAL, "primary_key",
+            f"Every row of {table} has its {col.replace('_', ' ')}.")
+    if len(key) == 1:
+        add(suite, gxe.ExpectColumnValuesToBeUnique(column=key[0]), CRITICAL, "primary_key",
+            f"{key[0].replace('_', ' ').capitalize()} identifies one row of {table}.")
+    else:
+        add(suite, gxe.ExpectCompoundColumnsToBeUnique(column_list=key), CRITICAL, "primary_key",
+            f"{', '.join(key)} identify one row of {table}.")
+    for col in columns:
+        if col in CODE_COLUMNS:
+            add(suite, gxe.ExpectColumnValuesToBeInSet(column=col, value_set=list(codes.codes(CODE_COLUMNS[col]))),
+                CRITICAL, "code_list", f"{col.replace('_', ' ').capitalize()} is in its code list.")
+        if col.endswith("_yuan"):
+            add(suite, gxe.ExpectColumnValuesToBeBetween(column=col, min_value=0), CRITICAL, "amount_non_negative",
+                f"{col.replace('_', ' ').capitalize()} is not negative.")
+    if "submission_id" in columns:
+        add(suite, gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query="select * from {batch} where submission_id not in "
+                                  "(select submission_id from audit.submissions where status = 'published')"),
+            CRITICAL, "published_only", f"Every row of {table} comes from a published (validated, not superseded) submission.")
+    return suite

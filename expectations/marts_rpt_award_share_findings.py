@@ -1,0 +1,33 @@
+"""Suite for marts.rpt_award_share_findings, run after each warehouse build."""
+
+import great_expectations.expectations as gxe
+from _common import WARNING, add, mart_suite
+
+TABLE = "marts.rpt_award_share_findings"
+KEY = ["transaction_code"]
+COLUMNS = [
+    "transaction_code",
+    "submitter_code",
+    "submission_id",
+    "seller_district_code",
+    "finding_code",
+    "severity",
+    "seller_name",
+    "transaction_type",
+    "inventor_award_share",
+    "deal_date",
+    "net_revenue_yuan",
+    "award_yuan",
+]
+
+
+def build_suite():
+    suite = mart_suite("marts_rpt_award_share_findings", TABLE, KEY, COLUMNS)
+    add(
+        suite,
+        gxe.ExpectTableRowCountToEqual(value=0),
+        WARNING,
+        "award_share_high",
+        "No transaction awards its inventors more than 70 percent of net revenue (2019 briefing).",
+    )
+    return suite

@@ -1,0 +1,56 @@
+"""Airflow's local configuration: home inside the project, the project's dags/, SQLite metadata, no examples."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from stic import db
+from stic.config import TELEMETRY_OFF, settings
+
+DAG_IDS = ("ingest_district_submissions", "build_warehouse")  # what `stic run` / `stic demo` run, in order
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME") or settings().root / "airflow_home")
+
+
+def env(url: str | None = None) -> dict[str, str]:
+    """The environment `airflow` runs with: ours, on top of the caller's (which may override any of it)."""
+    s = settings()
+    home = airflow_home()
+    base = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(s.root / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "STIC_HOME": str(s.root),
+        **TELEMETRY_OFF,
+    }
+    out = {**base, **{k: v for k, v in os.environ.items() if k.startswith(("AIRFLOW", "STIC_", "WAREHOUSE"))}}
+    out["AIRFLOW_HOME"] = os.environ.get("AIRFLOW_HOME", base["AIRFLOW_HOME"])
+    if url and not os.environ.get("WAREHOUSE_URL"):
+        out["WAREHOUSE_URL"] = url
+    out.update(db.dbt_env(url or db.warehouse_url(start=False)))
+    return {**os.environ, **out}
+
+
+def airflow_bin() -> str:
+    return str(Path(sys.executable).parent / "airflow")
+
+
+def run(args: list[str], url: str | None = None, check: bool = True, capture: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run([airflow_bin(), *args], env=env(url), check=check, text=True,
+                          capture_output=capture)
+
+
+def migrate() -> None:
+    home = airflow_home()
+    home.mkdir(parents=True, exist_ok=True)
+    run(["db", "migrate"], capture=True)

@@ -1,0 +1,207 @@
+"""The warehouse connection: WAREHOUSE_URL when set, else an embedded PostgreSQL started on demand."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import warnings
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import psycopg
+from psycopg import sql
+
+from stic.config import settings
+from stic.kinds import KINDS, LINEAGE_COLUMNS, PG_TYPES, TRAILING_COLUMNS, Kind
+
+log = logging.getLogger(__name__)
+
+
+class WarehouseUnavailable(RuntimeError):
+    pass
+
+
+def _pgserver():
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    import pgserver
+
+    return pgserver
+
+
+def embedded_start(pgdata: Path | None = None) -> str:
+    """Start (or find running) the embedded PostgreSQL; return its URL. It keeps running after we exit."""
+    pgdata = Path(pgdata or settings().pgdata_dir)
+    pgdata.mkdir(parents=True, exist_ok=True)
+    try:
+        server = _pgserver().get_server(pgdata, cleanup_mode=None)
+    except Exception as e:  # pgserver raises CalledProcessError / TimeoutExpired with the log shown
+        log_file = pgdata / "log"
+        tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
+        raise WarehouseUnavailable(f"the embedded PostgreSQL in {pgdata} did not start: {e}\n{tail}") from e
+    return server.get_uri()
+
+
+def embedded_running(pgdata: Path | None = None) -> int | None:
+    """The postmaster pid if the embedded server in pgdata runs, else None."""
+    pgdata = Path(pgdata or settings().pgdata_dir)
+    pidfile = pgdata / "postmaster.pid"
+    if not pidfile.exists():
+        return None
+    try:
+        pid = int(pidfile.read_text().split("\n", 1)[0])
+        os.kill(pid, 0)
+        return pid
+    except (ValueError, ProcessLookupError, PermissionError):
+        return None
+
+
+def embedded_stop(pgdata: Path | None = None) -> bool:
+    pgdata = Path(pgdata or settings().pgdata_dir)
+    if embedded_running(pgdata) is None:
+        return False
+    _pgserver()
+    from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    return True
+
+
+def embedded_url(pgdata: Path | None = None) -> str:
+    pgdata = Path(pgdata or settings().pgdata_dir)
+    return f"postgresql://postgres:@/postgres?host={pgdata}"
+
+
+def warehouse_url(start: bool = True) -> str:
+    """WAREHOUSE_URL, or the embedded server's URL (started if `start`)."""
+    url = settings().warehouse_url
+    if url:
+        return url
+    if start:
+        return embedded_start()
+    return embedded_url()
+
+
+def connect(url: str | None = None, **kw) -> psycopg.Connection:
+    url = url or warehouse_url()
+    try:
+        return psycopg.connect(url, **kw)
+    except psycopg.OperationalError as e:
+        raise WarehouseUnavailable(f"cannot connect to the warehouse at {redact(url)}: {e}".strip()) from e
+
+
+@contextmanager
+def transaction(url: str | None = None):
+    with connect(url) as conn:
+        with conn.transaction():
+            yield conn
+
+
+def redact(url: str) -> str:
+    p = urlparse(url)
+    if p.password:
+        return url.replace(f":{p.password}@", ":***@")
+    return url
+
+
+def url_parts(url: str) -> dict[str, str]:
+    """host, port, user, password, dbname of a PostgreSQL URL (a socket dir as host, too)."""
+    p = urlparse(url)
+    q = parse_qs(p.query)
+    host = unquote(p.hostname or "") or (q.get("host", [""])[0]) or "localhost"
+    return {
+        "host": host,
+        "port": str(p.port or q.get("port", ["5432"])[0]),
+        "user": unquote(p.username or "") or q.get("user", ["postgres"])[0],
+        "password": unquote(p.password or ""),
+        "dbname": (p.path or "/postgres").lstrip("/") or "postgres",
+    }
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    """Environment that dbt_project/profiles.yml reads."""
+    parts = url_parts(url)
+    return {
+        "STIC_PG_HOST": parts["host"],
+        "STIC_PG_PORT": parts["port"],
+        "STIC_PG_USER": parts["user"],
+        "STIC_PG_PASSWORD": parts["password"],
+        "STIC_PG_DBNAME": parts["dbname"],
+    }
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database for SQLAlchemy (GX): psycopg 3 driver."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def raw_table_ddl(kind: Kind) -> sql.Composed:
+    cols = [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in LINEAGE_COLUMNS]
+    cols.append(sql.SQL("source_sheet text not null default ''"))
+    cols += [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(PG_TYPES[c.type])) for c in kind.columns]
+    cols += [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in TRAILING_COLUMNS]
+    return sql.SQL("create table if not exists {} ({}, primary key (load_id, source_sheet, source_row_number))").format(
+        sql.Identifier("raw", kind.raw_table), sql.SQL(", ").join(cols)
+    )
+
+
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit")
+
+
+def _schema_fingerprint(conn: psycopg.Connection) -> str:
+    """A digest of everything init_schema applies: a changed contract or schema.sql changes it."""
+    ddl = resources.files("stic").joinpath("sql/schema.sql").read_text(encoding="utf-8")
+    parts = [ddl] + [raw_table_ddl(kind).as_string(conn) for kind in KINDS.values()]
+    return "stic-schema " + hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def _schema_is_current(conn: psycopg.Connection, fingerprint: str) -> bool:
+    """Catalog reads only (no table locks): the marker on schema audit and every raw table present."""
+    marker = conn.execute(
+        "select d.description from pg_namespace n join pg_description d"
+        " on d.objoid = n.oid and d.classoid = 'pg_namespace'::regclass where n.nspname = 'audit'"
+    ).fetchone()
+    if not marker or marker[0] != fingerprint:
+        return False
+    names = [f"raw.{kind.raw_table}" for kind in KINDS.values()]
+    missing = conn.execute(
+        "select (select count(*) from unnest(%s::text[]) t where to_regclass(t) is null)"
+        " + (select count(*) from unnest(%s::text[]) s where not exists"
+        " (select from pg_namespace n where n.nspname = s))",
+        [names, list(SCHEMAS)],
+    ).fetchone()
+    return missing[0] == 0
+
+
+def init_schema(conn: psycopg.Connection) -> None:
+    """Create schemas and tables if missing. Safe to run at any time, by concurrent loaders too.
+
+    When the warehouse already carries this version's schema (a marker on schema `audit`), nothing is
+    executed: `create index if not exists` takes a SHARE lock on its table even when the index exists,
+    which deadlocks against a concurrent loader that is inserting into that table.
+    """
+    fingerprint = _schema_fingerprint(conn)
+    with conn.transaction():
+        if _schema_is_current(conn, fingerprint):
+            return
+    ddl = resources.files("stic").joinpath("sql/schema.sql").read_text(encoding="utf-8")
+    with conn.transaction():
+        # Concurrent `create ... if not exists` can still collide on the catalog; serialise them.
+        conn.execute("select pg_advisory_xact_lock(hashtext('stic.init_schema'))")
+        if _schema_is_current(conn, fingerprint):
+            return
+        conn.execute(ddl)
+        for kind in KINDS.values():
+            conn.execute(raw_table_ddl(kind))
+            conn.execute(
+                sql.SQL("create index if not exists {} on {} (submission_id)").format(
+                    sql.Identifier(f"{kind.raw_table}_submission_idx"), sql.Identifier("raw", kind.raw_table)
+                )
+            )
+        conn.execute(sql.SQL("comment on schema audit is {}").format(sql.Literal(fingerprint)))

@@ -1,0 +1,215 @@
+"""Load one registered submission into its raw table: parse, normalise, quarantine, COPY — all or nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from stic import faults, ledger
+from stic.config import settings
+from stic.kinds import KINDS, LINEAGE_COLUMNS, TRAILING_COLUMNS, Kind
+from stic.normalise import RULES, Problem, map_headers, normalise_row
+from stic.readers import FileRejected, open_table
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ParseOutcome:
+    """What parsing a file found, loaded or not (shared by `stic check` and the loader)."""
+
+    rows_received: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_with_warnings: int = 0
+    rejected: str | None = None  # file-level reason: nothing is loaded
+    rejected_rule: str | None = None
+    problems: list[dict] = field(default_factory=list)  # one per rule broken, with row and column
+    warnings: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    format: str | None = None
+    encoding: str | None = None
+
+    @property
+    def would_publish(self) -> bool:
+        return self.rejected is None and self.rows_loaded > 0
+
+
+def parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, display_name: str | None = None,
+               check_keys: bool = True):
+    """Yield (row_number, sheet, values, warnings) of good rows; record problems in `outcome`.
+
+    Raises FileRejected for a file that cannot be accepted at all.
+    """
+    name = display_name or path.name
+    try:
+        yield from _parse_rows(path, kind, outcome, name, check_keys)
+    except FileRejected as e:
+        # The archive stores the bytes under their sha256; messages name the file as the submitter sent it.
+        raise FileRejected(e.reason, str(e).replace(path.name, name)) from None
+
+
+def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_keys: bool):
+    table = open_table(path, kind)
+    outcome.format, outcome.encoding = table.format, table.encoding
+    outcome.notes += table.notes
+    hm = map_headers(kind, table.headers)
+    if hm.missing:
+        found = [str(h) for h in table.headers if h not in (None, "")]
+        raise FileRejected(
+            "missing_columns",
+            f"{name}: required column(s) missing: {', '.join(hm.missing)} (header row {table.header_row} has: "
+            f"{', '.join(found[:20])}); use the template headers or an alias from include/stic/kinds.py",
+        )
+    if hm.problems:
+        raise FileRejected("bad_columns", f"{name}: " + "; ".join(hm.problems))
+    if hm.ignored:
+        outcome.notes.append(f"columns not used by {kind.name}: {', '.join(hm.ignored)}")
+    seen_keys: dict[str, int] = {}
+    for row_number, sheet, cells in table.rows:
+        outcome.rows_received += 1
+        values, problems, warns = normalise_row(kind, hm, cells)
+        key = values.get(kind.key)
+        if check_keys and key is not None and not problems:
+            if key in seen_keys:
+                problems.append(Problem(kind.key, key, "duplicate_key",
+                                        f"{kind.key} {key!r} already appeared on row {seen_keys[key]}"))
+            else:
+                seen_keys[key] = row_number
+        if problems:
+            outcome.rows_quarantined += 1
+            row_data = {c: v for c, v in zip((str(h) for h in table.headers), cells, strict=False) if v not in (None, "")}
+            for p in problems:
+                outcome.problems.append({
+                    "row": row_number, "sheet": sheet, "column": p.column, "value": p.value,
+                    "rule": p.rule, "severity": p.severity, "message": p.message,
+                    "row_data": {k: str(v)[:500] for k, v in row_data.items()},
+                })
+            continue
+        if warns:
+            outcome.rows_with_warnings += 1
+            for w in warns:
+                outcome.warnings.append({"row": row_number, "sheet": sheet, "rule": w, "message": RULES[w][1]})
+        outcome.rows_loaded += 1
+        yield row_number, sheet, values, warns
+
+
+def check_file(path: Path, kind_name: str) -> ParseOutcome:
+    """A dry run: the same parsing and row rules as a load, nothing written."""
+    outcome = ParseOutcome()
+    try:
+        for _ in parse_rows(Path(path), KINDS[kind_name], outcome):
+            pass
+    except FileRejected as e:
+        outcome.rejected, outcome.rejected_rule = str(e), e.reason
+    if outcome.rejected is None and outcome.rows_loaded == 0:
+        outcome.rejected = f"{Path(path).name}: no row passed the critical rules ({outcome.rows_quarantined} quarantined)"
+        outcome.rejected_rule = "no_valid_rows"
+    return outcome
+
+
+def quarantine_duplicates(conn: psycopg.Connection, kind: Kind, load_id: int, outcome: ParseOutcome) -> int:
+    """Keep the first row of each business key in this load; move the others to the quarantine list."""
+    table, key = sql.Identifier("raw", kind.raw_table), sql.Identifier(kind.key)
+    dupes = conn.execute(sql.SQL(
+        "with ranked as (select ctid, row_number() over w as n, first_value(source_row_number) over w as first_row "
+        "from {t} where load_id = %(load)s window w as (partition by {k} order by source_sheet, source_row_number)) "
+        "delete from {t} r using ranked where r.ctid = ranked.ctid and ranked.n > 1 "
+        "returning r.source_row_number, nullif(r.source_sheet, ''), r.{k}, ranked.first_row"
+    ).format(t=table, k=key), {"load": load_id}).fetchall()
+    for row_number, sheet, value, first_row in sorted(dupes, key=lambda d: (d[1] or "", d[0])):
+        outcome.problems.append({
+            "row": row_number, "sheet": sheet, "column": kind.key, "value": value, "rule": "duplicate_key",
+            "severity": RULES["duplicate_key"][0], "row_data": {kind.key: value},
+            "message": f"{kind.key} {value!r} already appeared on row {first_row}",
+        })
+    outcome.rows_loaded -= len(dupes)
+    outcome.rows_quarantined += len(dupes)
+    return len(dupes)
+
+
+def load_submission(
+    conn: psycopg.Connection, submission_id: int, progress: Callable[[int], None] | None = None
+) -> ParseOutcome:
+    """received -> parsed (rows in raw, bad rows in audit.rejected_rows) or -> rejected. One transaction."""
+    outcome = ParseOutcome()
+    with conn.transaction():
+        sub = conn.execute(
+            "select kind, archive_path, original_name, status from audit.submissions where submission_id = %s for update",
+            (submission_id,),
+        ).fetchone()
+        if sub is None:
+            raise LookupError(f"no submission {submission_id}")
+        kind_name, archive_rel, original_name, status = sub
+        if status != "received":
+            log.info("submission %s is %s; nothing to load", submission_id, status)
+            return outcome
+        kind = KINDS[kind_name]
+        path = settings().landing_dir / archive_rel
+        load_id = conn.execute(
+            "insert into audit.loads (submission_id) values (%s) returning load_id", (submission_id,)
+        ).fetchone()[0]
+        columns = [n for n, _ in LINEAGE_COLUMNS] + ["source_sheet"] + kind.column_names + [n for n, _ in TRAILING_COLUMNS]
+        copy_sql = sql.SQL("copy {} ({}) from stdin").format(
+            sql.Identifier("raw", kind.raw_table), sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
+        try:
+            # A savepoint: a file found unreadable half-way aborts its COPY, not the ledger update below.
+            with conn.transaction(), conn.cursor() as cur, cur.copy(copy_sql) as copy:
+                # Duplicate keys are found by PostgreSQL after the COPY (quarantine_duplicates), so memory
+                # stays flat however many rows a file has.
+                for row_number, sheet, values, warns in parse_rows(path, kind, outcome, display_name=original_name,
+                                                                   check_keys=False):
+                    copy.write_row(
+                        (submission_id, load_id, row_number, sheet or "",
+                         *(values[c] for c in kind.column_names), warns)
+                    )
+                    if outcome.rows_loaded % 1000 == 0:
+                        faults.point("load.copy")
+                    if progress and outcome.rows_received % 50_000 == 0:
+                        progress(outcome.rows_received)
+        except FileRejected as e:
+            outcome.rejected, outcome.rejected_rule = str(e), e.reason
+        if outcome.rejected is None and outcome.rows_loaded:
+            quarantine_duplicates(conn, kind, load_id, outcome)
+        if outcome.rejected is None and outcome.rows_loaded == 0:
+            outcome.rejected = f"{original_name}: no row passed the critical rules ({outcome.rows_quarantined} quarantined)"
+            outcome.rejected_rule = "no_valid_rows"
+        if outcome.rejected and outcome.rows_loaded:
+            # Nothing of a rejected file stays in raw; the ledger and the archive keep the evidence.
+            conn.execute(sql.SQL("delete from {} where load_id = %s").format(sql.Identifier("raw", kind.raw_table)), (load_id,))
+        if outcome.problems:
+            with conn.cursor() as cur, cur.copy(
+                "copy audit.rejected_rows (submission_id, load_id, source_row_number, source_sheet, column_name, "
+                "submitted_value, rule, severity, message, row_data) from stdin"
+            ) as copy:
+                for p in outcome.problems:
+                    copy.write_row((submission_id, load_id, p["row"], p["sheet"], p["column"],
+                                    None if p["value"] is None else str(p["value"])[:1000],
+                                    p["rule"], p["severity"], p["message"], json.dumps(p["row_data"], ensure_ascii=False)))
+        conn.execute(
+            "update audit.loads set finished_at = now(), rows_loaded = %s, rows_quarantined = %s where load_id = %s",
+            (0 if outcome.rejected else outcome.rows_loaded, outcome.rows_quarantined, load_id),
+        )
+        counts = dict(
+            load_id=load_id, rows_received=outcome.rows_received,
+            rows_loaded=0 if outcome.rejected else outcome.rows_loaded,
+            rows_quarantined=outcome.rows_quarantined, rows_with_warnings=outcome.rows_with_warnings,
+            file_format=outcome.format, encoding=outcome.encoding,
+        )
+        if outcome.rejected:
+            ledger.set_status(conn, submission_id, "rejected", outcome.rejected, **counts)
+        else:
+            ledger.set_status(
+                conn, submission_id, "parsed",
+                f"{outcome.rows_loaded} rows loaded, {outcome.rows_quarantined} quarantined", **counts,
+            )
+        faults.point("load.before_commit")
+    faults.point("load.committed")
+    return outcome

@@ -1,0 +1,357 @@
+"""Turn submitted cells into typed, canonical values, and apply the row rules of DOMAIN.md.
+
+Headers are mapped to canonical columns (English or Chinese aliases, units in parentheses);
+cells are parsed as the column's type (full-width digits, thousands separators, 万元/亿元);
+every problem is a `Problem` naming the column, the value and the rule, never an exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any
+
+from stic import codes
+from stic.kinds import BOOLEAN, CODE, DATE, INTEGER, MONEY, NUMBER, SHARE, TEXT, Kind
+
+UNIT_FACTORS = {"yuan": Decimal(1), "wan_yuan": Decimal(10_000), "yi_yuan": Decimal(100_000_000)}
+UNIT_HEADERS = {codes.fold(h) for h in ("unit", "units", "amount unit", "currency unit", "money unit", "单位", "金额单位", "计量单位")}
+AWARD_SHARE_WARNING = Decimal("0.7")
+MAX_TEXT = 2000  # a longer cell is a pasted file, not a name
+
+_UNIT_IN_HEADER = re.compile(r"[(\[](?P<unit>[^()\[\]]+)[)\]]\s*$")
+_UNIT_LABEL = re.compile(r"^\s*(?:单位|金额单位|计量单位|units?|currency)\s*[:=]?\s*", re.IGNORECASE)
+_UNIT_SUFFIXES = ("亿元", "万元", "元")  # a header such as 总投资万元 or 总投资/万元 (no parentheses)
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # thousands separators in their right places
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # PostgreSQL text cannot hold NUL
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_MONEY = Decimal(10) ** 18  # numeric(20,2)
+MAX_NUMBER = Decimal(10) ** 16  # numeric(20,4); bigint is larger
+EXCEL_SERIAL_DATES = (20_000, 80_000)  # 1954..2119: a spreadsheet date stored as its day number
+_DATE_PATTERNS = (
+    re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:[ T]\d{1,2}:\d{2}(:\d{2})?)?$"),
+    re.compile(r"^(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日?$"),
+    re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$"),
+)
+CRITICAL, WARNING = "critical", "warning"
+
+# The rules, in words an auditor understands. Rule ids appear in audit.rejected_rows and in receipts.
+RULES: dict[str, tuple[str, str]] = {
+    "required": (CRITICAL, "A required field is empty."),
+    "code_list": (CRITICAL, "The value is not in the field's code list."),
+    "date_parse": (CRITICAL, "The value is not a date (expected e.g. 2018-06-30 or 2018年6月30日)."),
+    "number_parse": (CRITICAL, "The value is not a number."),
+    "unit_unknown": (CRITICAL, "The amount's unit is not 元, 万元 or 亿元."),
+    "amount_non_negative": (CRITICAL, "Amounts and counts must not be negative."),
+    "share_range": (CRITICAL, "The inventors' award share must be between 0 and 1 (2019 briefing: up to 70 percent is the norm)."),
+    "year_range": (CRITICAL, "The year is outside 2014–2030."),
+    "text_too_long": (CRITICAL, f"A text field is longer than {MAX_TEXT} characters."),
+    "start_before_end": (CRITICAL, "A project must not end before it starts."),
+    "construction_before_operation": (CRITICAL, "A facility must not start operating before its construction starts."),
+    "listing_before_deal": (CRITICAL, "A deal cannot be made before the listing date."),
+    "duplicate_key": (CRITICAL, "The same code appears more than once in one submission; only the first row is kept."),
+    "award_share_high": (WARNING, "The inventors' award share is above 0.7, the norm of the 2019 briefing; check it."),
+}
+
+
+@dataclass
+class Problem:
+    column: str | None
+    value: str | None
+    rule: str
+    message: str
+
+    @property
+    def severity(self) -> str:
+        return RULES[self.rule][0]
+
+
+@dataclass
+class HeaderMap:
+    """Where each canonical column sits in a file, and in which unit its amounts are."""
+
+    positions: dict[str, int]  # canonical column -> cell index
+    units: dict[str, str]  # money column -> unit code told by the header
+    unit_position: int | None  # index of a unit column, if the file has one
+    ignored: list[str] = field(default_factory=list)  # headers that map to nothing
+    missing: list[str] = field(default_factory=list)  # required columns not found
+    problems: list[str] = field(default_factory=list)  # file-level problems (ambiguous headers, no unit)
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.problems
+
+
+def _clean_header(h: Any) -> str:
+    return unicodedata.normalize("NFKC", "" if h is None else str(h)).replace("\ufeff", "").strip()
+
+
+@cache
+def header_aliases(kind: Kind) -> dict[str, str]:
+    out = {}
+    for col in kind.columns:
+        for alias in (col.name, col.name.replace("_yuan", ""), *col.aliases):
+            out.setdefault(codes.fold(alias), col.name)
+    return out
+
+
+def split_header(h: Any, kind: Kind | None = None) -> tuple[str, str | None]:
+    """(header without its unit, unit code or None): 金额（万元）, Amount (10k yuan), 总投资(单位：万元), 总投资万元."""
+    text = _clean_header(h)
+    m = _UNIT_IN_HEADER.search(text)
+    if m:
+        try:
+            return text[: m.start()].strip(), codes.resolve("unit", _UNIT_LABEL.sub("", m["unit"]))
+        except codes.CodeError:
+            pass  # parentheses that are not a unit stay part of the name
+    if kind is not None:
+        aliases = header_aliases(kind)
+        if codes.fold(text) not in aliases:
+            for suffix in _UNIT_SUFFIXES:
+                base = text[: -len(suffix)].rstrip(" /／_-:")
+                if text.endswith(suffix) and base and codes.fold(base) in aliases:
+                    col = kind.column(aliases[codes.fold(base)])
+                    if col.type == MONEY:
+                        return base, codes.resolve("unit", suffix)
+    return text, None
+
+
+def score_header(kind: Kind, cells: list[Any]) -> int:
+    """How many cells of a row are headers of this kind (used to find the header row below title rows)."""
+    aliases = header_aliases(kind)
+    n = 0
+    for cell in cells:
+        if cell is None or (isinstance(cell, str) and len(cell) > 200):
+            continue
+        h = _clean_header(cell)
+        m = _UNIT_IN_HEADER.search(h)
+        if m:
+            h = h[: m.start()]
+        if codes.fold(h) in aliases or codes.fold(split_header(h, kind)[0]) in aliases:
+            n += 1
+    return n
+
+
+def map_headers(kind: Kind, headers: list[Any]) -> HeaderMap:
+    aliases = header_aliases(kind)
+    hm = HeaderMap(positions={}, units={}, unit_position=None)
+    for i, raw in enumerate(headers):
+        h = _clean_header(raw)
+        if not h:
+            continue
+        base, unit = split_header(h, kind)
+        key = codes.fold(base)
+        if key in UNIT_HEADERS:
+            hm.unit_position = i
+            continue
+        col = aliases.get(key)
+        if col is None:
+            hm.ignored.append(h)
+            continue
+        if col in hm.positions:
+            hm.problems.append(
+                f"column {col!r} appears twice (headers {headers[hm.positions[col]]!r} and {raw!r}); keep one"
+            )
+            continue
+        hm.positions[col] = i
+        if kind.column(col).type == MONEY:
+            if unit is None and key.endswith("yuan"):
+                unit = "yuan"  # the canonical header "…_yuan" names its unit
+            if unit is not None:
+                hm.units[col] = unit
+    hm.missing = [c.name for c in kind.columns if c.required and c.name not in hm.positions]
+    for col, _pos in hm.positions.items():
+        if kind.column(col).type == MONEY and col not in hm.units and hm.unit_position is None:
+            hm.problems.append(
+                f"amount column {headers[hm.positions[col]]!r} states no unit: put it in the header "
+                f"(e.g. 金额（万元）) or add a unit column (单位: 元 / 万元 / 亿元); the warehouse never guesses a unit"
+            )
+    return hm
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.isascii() and value.isprintable():
+        return value.strip()  # the common case: NFKC and control characters cannot change it (profiled: 3x)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _CONTROL.sub("", unicodedata.normalize("NFKC", str(value))).strip()
+
+
+def neutralise_formula(value: Any) -> str:
+    """The text to write into a CSV/XLSX the project hands out, so that a spreadsheet shows it, never runs it.
+
+    A value starting with = + - @ (or a tab or carriage return) is a formula to Excel and LibreOffice
+    ("=HYPERLINK(...)", "@SUM(...)"); prefixing a single quote makes it text. Numbers are written as they are.
+    The warehouse itself stores submitted values unchanged: this is for files written back out only.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    s = str(value)
+    return "'" + s if s.startswith(_FORMULA_START) else s
+
+
+def parse_decimal(value: Any) -> Decimal:
+    """A Decimal from a cell: full-width digits, thousands separators, spaces; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError("boolean")
+    if isinstance(value, int | Decimal):
+        d = Decimal(value)
+    elif isinstance(value, float):
+        d = Decimal(repr(value))
+    else:
+        s = _text(value).replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
+        if s.startswith("¥"):
+            s = s[1:]
+        if "," in s:
+            if not _GROUPED.match(s):  # "12,5" may be a decimal comma: never read it as 125
+                raise ValueError(s)
+            s = s.replace(",", "")
+        if not _NUMBER.match(s):
+            raise ValueError(s)
+        try:
+            d = Decimal(s)
+        except InvalidOperation as e:
+            raise ValueError(s) from e
+    if not d.is_finite():
+        raise ValueError(str(value))
+    return d
+
+
+def parse_money(value: Any, unit: str | None) -> tuple[Decimal, str]:
+    """(yuan, unit used). A unit written in the cell itself (e.g. '12.5万元') wins over the header's."""
+    s = _text(value)
+    for suffix, code in (("亿元", "yi_yuan"), ("万元", "wan_yuan"), ("元", "yuan"), ("亿", "yi_yuan"), ("万", "wan_yuan")):
+        if s.endswith(suffix):
+            s, unit = s[: -len(suffix)], code
+            break
+    if unit is None:
+        raise LookupError("no unit")
+    amount = parse_decimal(s) * UNIT_FACTORS[unit]
+    if abs(amount) >= MAX_MONEY:
+        raise ValueError(s)
+    return amount.quantize(Decimal("0.01")), unit
+
+
+def parse_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        lo, hi = EXCEL_SERIAL_DATES
+        if lo <= value < hi and float(value).is_integer():
+            return dt.date(1899, 12, 30) + dt.timedelta(days=int(value))
+    s = _text(value)
+    if len(s) == 10 and s[4] == "-" and s[7] == "-":
+        try:
+            return dt.date.fromisoformat(s)  # the common case, without three regexes
+        except ValueError:
+            pass
+    for pat in _DATE_PATTERNS:
+        m = pat.match(s)
+        if m:
+            return dt.date(int(m["y"]), int(m["m"]), int(m["d"]))
+    raise ValueError(s)
+
+
+def parse_share(value: Any) -> Decimal:
+    s = _text(value)
+    if s.endswith("%"):
+        return parse_decimal(s[:-1]) / 100
+    return parse_decimal(s)
+
+
+def normalise_row(kind: Kind, hm: HeaderMap, cells: list[Any]) -> tuple[dict[str, Any], list[Problem], list[str]]:
+    """(values by canonical column, problems, warning rule ids) for one row of cells."""
+    values: dict[str, Any] = {}
+    problems: list[Problem] = []
+    warnings: list[str] = []
+
+    def cell(i: int | None) -> Any:
+        return cells[i] if i is not None and i < len(cells) else None
+
+    row_unit = None
+    unit_cell = _text(cell(hm.unit_position))
+    if unit_cell:
+        try:
+            row_unit = codes.resolve("unit", unit_cell)
+        except codes.CodeError:
+            problems.append(Problem("unit", unit_cell, "unit_unknown", f"unit {unit_cell!r} is not 元, 万元 or 亿元"))
+
+    for col in kind.columns:
+        raw = cell(hm.positions.get(col.name))
+        text = _text(raw)
+        if text == "" or text.lower() in {"null", "none", "n/a", "-", "—", "无"}:
+            values[col.name] = None
+            if col.required:
+                problems.append(Problem(col.name, text, "required", f"{col.name} is required but empty"))
+            continue
+        try:
+            if col.type == TEXT:
+                if len(text) > MAX_TEXT:
+                    problems.append(Problem(col.name, text[:80] + "…", "text_too_long", f"{col.name} is {len(text)} characters long"))
+                    continue
+                values[col.name] = text
+            elif col.type == CODE or col.type == BOOLEAN:
+                code = codes.resolve(col.codelist, text)
+                values[col.name] = (code == "true") if col.type == BOOLEAN else code
+            elif col.type == DATE:
+                try:
+                    values[col.name] = parse_date(raw)
+                except ValueError:
+                    problems.append(Problem(col.name, text, "date_parse", f"{col.name} {text!r} is not a date"))
+            elif col.type == MONEY:
+                unit = hm.units.get(col.name, row_unit)
+                try:
+                    amount, _ = parse_money(raw, unit)
+                except LookupError:
+                    problems.append(Problem(col.name, text, "unit_unknown", f"{col.name} {text!r} has no unit"))
+                    continue
+                if amount < 0:
+                    problems.append(Problem(col.name, text, "amount_non_negative", f"{col.name} {text!r} is negative"))
+                    continue
+                values[col.name] = amount
+            elif col.type in (NUMBER, INTEGER):
+                n = parse_decimal(raw)
+                if abs(n) >= MAX_NUMBER:
+                    raise ValueError(text)
+                if col.type == INTEGER:
+                    if n != n.to_integral_value():
+                        raise ValueError(text)
+                    n = int(n)
+                if n < 0:
+                    problems.append(Problem(col.name, text, "amount_non_negative", f"{col.name} {text!r} is negative"))
+                    continue
+                if col.name == "assessment_year" and not 2014 <= n <= 2030:
+                    problems.append(Problem(col.name, text, "year_range", f"year {text!r} is outside 2014–2030"))
+                    continue
+                values[col.name] = n
+            elif col.type == SHARE:
+                share = parse_share(raw)
+                if not 0 <= share <= 1:
+                    problems.append(Problem(col.name, text, "share_range", f"{col.name} {text!r} is not between 0 and 1"))
+                    continue
+                if share > AWARD_SHARE_WARNING:
+                    warnings.append("award_share_high")
+                values[col.name] = share
+        except codes.CodeError as e:
+            problems.append(Problem(col.name, text, "code_list", str(e)))
+        except ValueError:
+            problems.append(Problem(col.name, text, "number_parse", f"{col.name} {text!r} is not a number"))
+
+    for rule, earlier, later in kind.order_rules:
+        a, b = values.get(earlier), values.get(later)
+        if a is not None and b is not None and a > b:
+            problems.append(Problem(later, f"{a} > {b}", rule, f"{earlier} {a} is after {later} {b}"))
+    return values, problems, warnings

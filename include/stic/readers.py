@@ -1,0 +1,639 @@
+"""Read submitted files (CSV, XLSX, JSON) as rows of cells, streaming, or reject them with a reason.
+
+A reader finds the header row (below any title rows), detects the text encoding of CSV files
+(UTF-8, UTF-8 with BOM, GB18030/GBK, UTF-16 with BOM), and yields `(row_number, sheet, cells)` for
+each data row, where row_number is the line or spreadsheet row a submitter sees in their own tool.
+The format is decided by the file's content, not its name (a CSV named .xlsx is read as CSV).
+Anything that makes a file unreadable raises `FileRejected` with a reason naming the file — also
+while the rows are being read: a reader never lets a traceback out for a bad file.
+
+File reasons: empty, binary, unreadable, encoding, line_too_long, too_large, zip_bomb, unsafe_xml,
+no_header, bad_columns, missing_columns (the last two are also raised by `stic.load`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stic.kinds import MONEY, Kind
+from stic.normalise import map_headers, score_header
+
+HEADER_SCAN_ROWS = 30
+HEADER_SCAN_CELLS = 500  # a "header" wider than this is not one
+SNIFF_BYTES = 256 * 1024
+MAX_FIELD_CHARS = 1_000_000
+MAX_LINE_BYTES = 1024 * 1024  # one physical CSV line; a real row is a few KB
+MAX_JSON_BYTES = 200 * 1024 * 1024  # a JSON document is parsed whole; larger submissions come as CSV
+MAX_XLSX_UNCOMPRESSED = 1_500 * 1024 * 1024  # a zip bomb expands far past any real submission
+MAX_XLSX_RATIO = 200
+MAX_MERGED_RANGES = 100_000
+DELIMITERS = (",", "\t", ";", "|")
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_MERGE_REF = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Z]{1,3}[0-9]{1,7}:[A-Z]{1,3}[0-9]{1,7})\"")
+_UNIT_LINE = re.compile(r"^\s*(?:单位|金额单位|计量单位|units?)\s*[:：]\s*(?P<unit>\S.*?)\s*$", re.IGNORECASE)
+
+
+class FileRejected(Exception):
+    """The whole file cannot be accepted; `reason` is a short rule id, the message says what to do."""
+
+    def __init__(self, reason: str, message: str):
+        self.reason = reason
+        super().__init__(message)
+
+
+@dataclass
+class Table:
+    path: Path
+    format: str
+    headers: list[Any]
+    header_row: int
+    rows: Iterator[tuple[int, str | None, list[Any]]]
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_format(path: Path, head: bytes) -> str:
+    """xlsx, json, csv, utf16 (text with a UTF-16 BOM), ole2 (old .xls or encrypted) or binary — by content."""
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(OLE2_MAGIC):
+        return "ole2"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf16"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped[:1] in (b"[", b"{"):
+        return "json"
+    if b"\x00" in head:
+        return "binary"
+    return "csv"
+
+
+def _utf8_lines(sample: bytes, complete: bool) -> list[int]:
+    """1-based numbers of the lines that are UTF-8 text with CJK characters (in a file that is not UTF-8)."""
+    lines = sample.split(b"\n")
+    if not complete:
+        lines = lines[:-1]  # the sample may end inside a character
+    return [i for i, line in enumerate(lines, start=1) if _is_utf8_cjk(line)]
+
+
+def _is_utf8_cjk(line: bytes) -> bool:
+    if line.isascii():
+        return False
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return any(ord(ch) >= 0x800 for ch in text)
+
+
+def detect_encoding(sample: bytes, complete: bool, name: str = "the file") -> str:
+    """utf-8-sig, utf-8, gb18030 or utf-16 — decided strictly on a sample, never guessed into mojibake.
+
+    GB18030 decodes almost any byte string, UTF-8 Chinese included (as nonsense). So a sample that is
+    not UTF-8 but holds lines that are UTF-8 Chinese is a file mixing encodings: rejected, not garbled.
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")(errors="strict").decode(sample, final=complete)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        codecs.getincrementaldecoder("gb18030")(errors="strict").decode(sample, final=complete)
+    except UnicodeDecodeError:
+        mixed = _utf8_lines(sample, complete)
+        what = f"mixes encodings (line {mixed[0]} is UTF-8, others are not)" if mixed else "is not text in UTF-8 or GB18030/GBK"
+        raise FileRejected(
+            "encoding",
+            f"{name}: the file {what}; save the whole file as 'CSV UTF-8' (Excel: Save As → CSV UTF-8) and send it again",
+        ) from None
+    mixed = _utf8_lines(sample, complete)
+    if mixed:
+        raise FileRejected(
+            "encoding",
+            f"{name}: the file mixes encodings (line {mixed[0]} is UTF-8, other lines are GBK/GB18030); "
+            "save the whole file in one encoding ('CSV UTF-8') and send it again",
+        )
+    return "gb18030"
+
+
+def open_table(path: Path, kind: Kind) -> Table:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except OSError as e:
+        raise FileRejected("unreadable", f"{path.name}: cannot be read ({e.strerror or e})") from e
+    if size == 0:
+        raise FileRejected("empty", f"{path.name}: the file is empty (0 bytes)")
+    fmt = detect_format(path, head)
+    notes = []
+    suffix = path.suffix.lower()
+    if fmt == "ole2":
+        raise FileRejected(
+            "unreadable",
+            f"{path.name}: an Excel 97-2003 (.xls) or password-protected workbook; "
+            "save it as .xlsx without a password, or as CSV UTF-8",
+        )
+    if fmt == "binary":
+        raise FileRejected("binary", f"{path.name}: the file is binary (not CSV, XLSX or JSON text)")
+    expected = {".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json", ".csv": "csv", ".txt": "csv", ".tsv": "csv"}
+    got = "csv" if fmt == "utf16" else fmt
+    if suffix in expected and expected[suffix] != got:
+        notes.append(f"the file is named {suffix} but its content is {got.upper()}; it was read as {got.upper()}")
+    if fmt == "xlsx":
+        table = _open_xlsx(path, kind)
+    elif fmt == "json":
+        try:
+            table = _open_json(path, kind, size)
+        except FileRejected as e:
+            if suffix == ".json" or e.reason != "unreadable":
+                raise
+            table = _open_csv(path, kind, head, complete=size <= SNIFF_BYTES)  # a CSV whose first cell starts with [
+    else:
+        table = _open_csv(path, kind, head, complete=size <= SNIFF_BYTES)
+    table.notes[:0] = notes
+    return table
+
+
+def _pick_header(kind: Kind, first_rows: list[tuple[int, list[Any]]], where: str) -> int:
+    """Index in first_rows of the header: the row that names the most columns of the kind."""
+    best_i, best = -1, 0
+    for i, (_n, cells) in enumerate(first_rows):
+        s = score_header(kind, cells[:HEADER_SCAN_CELLS])
+        if s > best:
+            best_i, best = i, s
+    if best < 2:
+        shown = [str(c)[:40] for c in (first_rows[0][1][:HEADER_SCAN_CELLS] if first_rows else []) if c not in (None, "")][:8]
+        raise FileRejected(
+            "no_header",
+            f"{where}: no header row of {kind.name} found in the first {HEADER_SCAN_ROWS} rows "
+            f"(first row: {shown}); expected columns such as {', '.join(kind.column_names[:5])}",
+        )
+    return best_i
+
+
+def _title_unit(first_rows: list[tuple[int, list[Any]]], header_index: int) -> str | None:
+    """A unit told above the header, e.g. a line '单位：万元' under the title of a Chinese report."""
+    from stic import codes
+
+    for _n, cells in first_rows[:header_index]:
+        for c in cells[:HEADER_SCAN_CELLS]:
+            m = _UNIT_LINE.match(str(c)) if isinstance(c, str) else None
+            if m:
+                try:
+                    return codes.resolve("unit", m["unit"])
+                except codes.CodeError:
+                    continue
+    return None
+
+
+def _apply_title_unit(kind: Kind, headers: list[Any], unit: str | None, notes: list[str]) -> list[Any]:
+    """Write a unit given above the header into the amount headers that state none (so the load sees it)."""
+    if unit is None:
+        return headers
+    from stic import codes
+
+    hm = map_headers(kind, headers)
+    if hm.unit_position is not None:
+        return headers
+    zh = codes.entries("unit")[unit]["zh"]
+    out = list(headers)
+    changed = []
+    for col, i in hm.positions.items():
+        if kind.column(col).type == MONEY and col not in hm.units:
+            out[i] = f"{headers[i]}({zh})"
+            changed.append(str(headers[i]))
+    if changed:
+        notes.append(f"unit {zh} stated above the header applied to: {', '.join(changed)}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- CSV
+
+
+def _lines(raw, encoding: str, name: str) -> Iterator[str]:
+    """Decoded physical lines, strictly; a line too long or in another encoding rejects the file."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    check_utf8 = encoding == "gb18030"
+    n = 0
+    while True:
+        line = raw.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            break
+        n += 1
+        if len(line) > MAX_LINE_BYTES:
+            raise FileRejected(
+                "line_too_long",
+                f"{name}: line {n} is longer than {MAX_LINE_BYTES // 1024} KB; this is not a table of rows "
+                "(check the line endings, or that this is the right file)",
+            )
+        if check_utf8 and _is_utf8_cjk(line):
+            raise FileRejected(
+                "encoding",
+                f"{name}: line {n} is UTF-8 but the file is GBK/GB18030 (the file mixes encodings); "
+                "save the whole file in one encoding ('CSV UTF-8') and send it again",
+            )
+        try:
+            yield decoder.decode(line)
+        except UnicodeDecodeError:
+            raise FileRejected(
+                "encoding",
+                f"{name}: line {n} is not valid {encoding} (the file mixes encodings); "
+                "save the whole file in one encoding ('CSV UTF-8') and send it again",
+            ) from None
+    try:
+        tail = decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise FileRejected("encoding", f"{name}: the file ends inside a {encoding} character (truncated?)") from None
+    if tail:
+        yield tail
+
+
+def _pick_delimiter(kind: Kind, sample: str) -> str:
+    """The delimiter under which the first lines hold the best header of the kind (ties: comma)."""
+    best, best_score = ",", -1
+    for d in DELIMITERS:
+        if d not in sample:
+            continue
+        score = 0
+        try:
+            for i, cells in enumerate(csv.reader(io.StringIO(sample), delimiter=d)):
+                score = max(score, score_header(kind, cells[:HEADER_SCAN_CELLS]))
+                if i >= HEADER_SCAN_ROWS:
+                    break
+        except csv.Error:
+            pass
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _open_csv(path: Path, kind: Kind, head: bytes, complete: bool) -> Table:
+    encoding = detect_encoding(head, complete, path.name)
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    cut = head.rfind(b"\n") if not complete else len(head)
+    sample_bytes = head[: cut if cut > 0 else len(head)][:64 * 1024]
+    if encoding == "utf-16":
+        sample = head[:64 * 1024].decode("utf-16", errors="ignore")
+    else:
+        sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample_bytes)
+    delimiter = _pick_delimiter(kind, sample)
+    raw = path.open("rb")
+    if encoding == "utf-16":
+        source: Iterator[str] = io.TextIOWrapper(raw, encoding="utf-16", errors="strict", newline="")
+    else:
+        source = _lines(raw, encoding, path.name)
+    reader = csv.reader(source, delimiter=delimiter)
+
+    def numbered() -> Iterator[tuple[int, list[str]]]:
+        try:
+            for cells in reader:
+                yield reader.line_num, cells
+        except UnicodeDecodeError as e:
+            raise FileRejected(
+                "encoding",
+                f"{path.name}: near line {reader.line_num + 1}, bytes are not valid {encoding} "
+                f"(the file mixes encodings); save the whole file in one encoding",
+            ) from e
+        except csv.Error as e:
+            raise FileRejected("unreadable", f"{path.name}: line {reader.line_num}: {e}") from e
+
+    it = numbered()
+    first: list[tuple[int, list[Any]]] = []
+    try:
+        for n, cells in it:
+            if any(c.strip() for c in cells):
+                first.append((n, cells))
+            if len(first) >= HEADER_SCAN_ROWS:
+                break
+        if not first:
+            raise FileRejected("empty", f"{path.name}: the file has no rows")
+        h = _pick_header(kind, first, path.name)
+    except BaseException:
+        raw.close()
+        raise
+    header_row, headers = first[h]
+    notes: list[str] = []
+    if delimiter != ",":
+        notes.append(f"columns are separated by {delimiter!r}")
+    headers = _apply_title_unit(kind, headers, _title_unit(first, h), notes)
+
+    def rows() -> Iterator[tuple[int, str | None, list[Any]]]:
+        try:
+            for n, cells in first[h + 1 :]:
+                yield n, None, cells
+            for n, cells in it:
+                if any(c.strip() for c in cells):
+                    yield n, None, cells
+        finally:
+            raw.close()
+
+    return Table(path, "csv", headers, header_row, rows(), encoding=encoding, notes=notes)
+
+
+# --------------------------------------------------------------------------------------------- XLSX
+
+
+def _check_zip(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise FileRejected("unreadable", f"{path.name}: not a valid XLSX (zip) file: {e}") from e
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names and not any(n.endswith("workbook.xml") for n in names):
+        raise FileRejected("unreadable", f"{path.name}: a ZIP archive but not an XLSX workbook (no xl/workbook.xml)")
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if total > MAX_XLSX_UNCOMPRESSED or (total > 50 * 1024 * 1024 and total / packed > MAX_XLSX_RATIO):
+        raise FileRejected(
+            "zip_bomb",
+            f"{path.name}: expands to {total // (1024 * 1024)} MB from {packed // 1024} KB; "
+            "refused as a possible zip bomb — send the data as CSV",
+        )
+
+
+@contextmanager
+def _xlsx_errors(path: Path, where: str = ""):
+    """Turn whatever openpyxl or the XML parser raises for a hostile or broken workbook into FileRejected."""
+    try:
+        yield
+    except FileRejected:
+        raise
+    except Exception as e:  # openpyxl raises many types for broken files
+        from defusedxml import DefusedXmlException
+
+        causes, c = [], e
+        while c is not None and len(causes) < 10:
+            causes.append(c)
+            c = c.__cause__ or c.__context__
+        unsafe = [c for c in causes if isinstance(c, DefusedXmlException)]
+        if unsafe:
+            raise FileRejected(
+                "unsafe_xml",
+                f"{path.name}{where}: the workbook's XML declares entities or a DTD ({type(unsafe[0]).__name__}); "
+                "refused as unsafe (possible entity-expansion attack) — save it again from Excel or send CSV",
+            ) from e
+        raise FileRejected(
+            "unreadable", f"{path.name}{where}: cannot be read as XLSX ({type(e).__name__}: {str(e)[:200]})"
+        ) from e
+
+
+def _merged_ranges(path: Path, member: str | None) -> list[tuple[int, int, int, int]]:
+    """(min_col, min_row, max_col, max_row) of the merged ranges of one sheet, read from its XML by a scan.
+
+    openpyxl's read-only mode does not expose merged cells, and its full mode builds a cell for every
+    cell a merge covers (a merge over a whole sheet is 17 billion cells); a streaming scan costs neither.
+    """
+    if not member:
+        return []
+    from openpyxl.utils.cell import range_boundaries
+
+    out: list[tuple[int, int, int, int]] = []
+    with zipfile.ZipFile(path) as z:
+        try:
+            f = z.open(member.lstrip("/"))
+        except KeyError:
+            return []
+        with f:
+            rest = b""
+            while True:
+                chunk = f.read(1024 * 1024)
+                if not chunk:
+                    break
+                buf = rest + chunk
+                cut = buf.rfind(b">") + 1
+                for m in _MERGE_REF.finditer(buf, 0, cut):
+                    out.append(range_boundaries(m[1].decode("ascii")))
+                    if len(out) > MAX_MERGED_RANGES:
+                        raise FileRejected("unreadable", f"{path.name}: more than {MAX_MERGED_RANGES} merged ranges")
+                rest = buf[cut:][-4096:]
+    return out
+
+
+class _MergeFiller:
+    """Give the value of a merged range's top-left cell to every cell of the range, row by row."""
+
+    def __init__(self, ranges: list[tuple[int, int, int, int]], header_row: int, width: int):
+        # Only ranges below the header matter; only columns of the header are filled.
+        self.pending = sorted((r for r in ranges if r[1] > header_row and r[0] <= width), key=lambda r: r[1])
+        self.active: list[tuple[tuple[int, int, int, int], Any]] = []
+        self.width = width
+
+    def __call__(self, n: int, cells: list[Any]) -> list[Any]:
+        while self.pending and self.pending[0][1] <= n:
+            r = self.pending.pop(0)
+            if r[1] == n:
+                self.active.append((r, cells[r[0] - 1] if r[0] - 1 < len(cells) else None))
+        self.active = [(r, v) for r, v in self.active if r[3] >= n]
+        if not self.active:
+            return cells
+        for (c1, _r1, c2, _r2), v in self.active:
+            last = min(c2, self.width)
+            if len(cells) < last:
+                cells = cells + [None] * (last - len(cells))
+            for c in range(c1, last + 1):
+                cells[c - 1] = v
+        return cells
+
+
+def _open_xlsx(path: Path, kind: Kind) -> Table:
+    _check_zip(path)
+    import openpyxl  # with defusedxml installed, openpyxl parses XML through it (no entity expansion)
+
+    # A file object, not the path: openpyxl refuses a path by its extension, and content decides here.
+    f = path.open("rb")
+    try:
+        with _xlsx_errors(path):
+            wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
+    except BaseException:
+        f.close()
+        raise
+    try:
+        return _read_workbook(path, kind, wb, f)
+    except BaseException:
+        wb.close()
+        f.close()
+        raise
+
+
+def _read_workbook(path: Path, kind: Kind, wb, f) -> Table:
+    sheets = []  # (worksheet, header_row, headers, merged ranges)
+    notes: list[str] = []
+    for ws in wb.worksheets:
+        where = f" sheet {ws.title!r}"
+        first: list[tuple[int, list[Any]]] = []
+        with _xlsx_errors(path, where):
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()  # never trust <dimension>: A1:XFD1048576 would pad every row to 16384 cells
+            for n, cells in enumerate(ws.iter_rows(values_only=True, max_row=HEADER_SCAN_ROWS), start=1):
+                if any(c not in (None, "") for c in cells):
+                    first.append((n, list(cells)))
+        try:
+            h = _pick_header(kind, first, f"{path.name}{where}")
+        except FileRejected:
+            continue
+        hdr = _apply_title_unit(kind, first[h][1], _title_unit(first, h), notes)
+        while hdr and hdr[-1] in (None, ""):
+            hdr = hdr[:-1]
+        with _xlsx_errors(path, where):
+            merged = _merged_ranges(path, getattr(ws, "_worksheet_path", None))
+        sheets.append((ws, first[h][0], hdr, merged))
+    if not sheets:
+        raise FileRejected(
+            "no_header",
+            f"{path.name}: no sheet has a header row of {kind.name} in its first {HEADER_SCAN_ROWS} rows; "
+            f"expected columns such as {', '.join(kind.column_names[:5])}",
+        )
+    headers = sheets[0][2]
+    base = map_headers(kind, headers)
+    layouts = []
+    for ws, _, hdr, _m in sheets:
+        layouts.append(_sheet_layout(path, kind, base, headers, ws.title, hdr, sheets[0][0].title, notes))
+    skipped = [ws.title for ws in wb.worksheets if ws.title not in {s[0].title for s in sheets}]
+    if skipped:
+        notes.append(f"sheets without a {kind.name} header were skipped: {', '.join(skipped)}")
+    if len(sheets) > 1:
+        notes.append(f"rows read from sheets: {', '.join(s[0].title for s in sheets)}")
+
+    def rows() -> Iterator[tuple[int, str | None, list[Any]]]:
+        try:
+            for (ws, header_row, hdr, merged), layout in zip(sheets, layouts, strict=True):
+                fill = _MergeFiller(merged, header_row, len(hdr))
+                with _xlsx_errors(path, f" sheet {ws.title!r}"):
+                    for n, cells in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
+                        cells = list(cells)
+                        empty = not any(c not in (None, "") for c in cells)
+                        cells = fill(n, cells)
+                        if empty:
+                            continue
+                        yield n, ws.title, layout(cells) if layout else cells
+        finally:
+            wb.close()
+            f.close()
+
+    return Table(path, "xlsx", headers, sheets[0][1], rows(), notes=notes)
+
+
+def _sheet_layout(path, kind: Kind, base, headers, title: str, hdr: list[Any], first_title: str, notes: list[str]):
+    """None when a sheet has the first sheet's columns, else a function that moves its cells into that layout.
+
+    Amounts keep their own sheet's unit: the value is written with its unit ('12.5万元'), which the normaliser
+    reads before any header unit. A later sheet missing required columns, or stating no unit, rejects the file.
+    """
+    from stic import codes
+
+    own = map_headers(kind, hdr)
+    if own.positions == base.positions and own.units == base.units and own.unit_position == base.unit_position:
+        return None
+    if own.missing:
+        raise FileRejected(
+            "missing_columns",
+            f"{path.name} sheet {title!r}: required column(s) missing: {', '.join(own.missing)} "
+            f"(its header has: {', '.join(str(c) for c in hdr if c not in (None, ''))})",
+        )
+    if own.problems:
+        raise FileRejected("bad_columns", f"{path.name} sheet {title!r}: " + "; ".join(own.problems))
+    extra = [c for c in own.positions if c not in base.positions]
+    if extra:
+        notes.append(f"sheet {title!r} has columns the first sheet {first_title!r} lacks; not read: {', '.join(extra)}")
+    notes.append(f"sheet {title!r} has other columns than {first_title!r}; its cells were matched by column name")
+    zh = {code: e["zh"] for code, e in codes.entries("unit").items()}
+    width = max([*base.positions.values(), base.unit_position or 0]) + 1
+
+    def layout(cells: list[Any]) -> list[Any]:
+        out: list[Any] = [None] * width
+        row_unit = None
+        if own.unit_position is not None and own.unit_position < len(cells):
+            row_unit = cells[own.unit_position]
+        for col, i in base.positions.items():
+            j = own.positions.get(col)
+            v = cells[j] if j is not None and j < len(cells) else None
+            if v not in (None, "") and kind.column(col).type == MONEY:
+                unit = own.units.get(col)
+                if unit is not None:
+                    v = f"{v}{zh[unit]}"
+                elif row_unit not in (None, ""):
+                    try:
+                        v = f"{v}{zh[codes.resolve('unit', str(row_unit))]}"
+                    except codes.CodeError:
+                        v = f"{v} {row_unit}"  # unreadable on purpose: the row is quarantined, naming the value
+            out[i] = v
+        if base.unit_position is not None:
+            out[base.unit_position] = row_unit
+        return out
+
+    return layout
+
+
+# --------------------------------------------------------------------------------------------- JSON
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _open_json(path: Path, kind: Kind, size: int) -> Table:
+    from decimal import Decimal
+
+    if size > MAX_JSON_BYTES:
+        raise FileRejected(
+            "too_large", f"{path.name}: {size // (1024 * 1024)} MB of JSON; above {MAX_JSON_BYTES // (1024 * 1024)} MB send CSV"
+        )
+    try:
+        with path.open("rb") as f:
+            text = f.read().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise FileRejected("encoding", f"{path.name}: JSON must be UTF-8 ({e})") from e
+    try:
+        doc = json.loads(text, parse_float=Decimal, object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKey as e:
+        raise FileRejected("bad_columns", f"{path.name}: a record has the key {e.args[0]!r} twice; keep one") from e
+    except (json.JSONDecodeError, RecursionError, ValueError) as e:
+        raise FileRejected("unreadable", f"{path.name}: not valid JSON ({str(e)[:200]})") from e
+    records = doc
+    if isinstance(doc, dict):
+        records = doc.get("records", doc.get("data", doc.get("rows")))
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise FileRejected(
+            "unreadable", f'{path.name}: expected a list of objects, or {{"records": [...]}} holding one'
+        )
+    if not records:
+        raise FileRejected("empty", f"{path.name}: the JSON holds no records")
+    headers: list[str] = []
+    seen: set[str] = set()
+    for r in records:
+        for k in r:
+            if k not in seen:
+                seen.add(k)
+                headers.append(k)
+
+    def rows() -> Iterator[tuple[int, str | None, list[Any]]]:
+        for i, r in enumerate(records, start=1):
+            yield i, None, [r.get(h) for h in headers]
+
+    return Table(path, "json", headers, 0, rows(), encoding="utf-8")

@@ -1,0 +1,380 @@
+"""Receipts: what a submitter sent, what was accepted, what was rejected and why — one per submission.
+
+A receipt is written when its submission reaches a terminal status (published, rejected, duplicate,
+superseded) and is then frozen: reports/receipts/<submission_id>.json and .html. Writing it again
+changes nothing while the status stays the same. When the status changes later (a published
+submission is superseded by a correction), the receipt gets a new version: the old files move to
+reports/receipts/history/<submission_id>.v<N>.json/.html and the new ones take their place, so the
+address of a receipt always shows its current state and the earlier versions stay on record.
+
+Every value a submitter sent is shown in the HTML through Jinja's autoescape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import OrderedDict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from stic import codes, faults, ledger
+from stic.config import settings
+from stic.kinds import KINDS
+from stic.normalise import RULES
+from stic.reports.render import jsonable_default, render, write_atomic
+
+log = logging.getLogger(__name__)
+
+RECEIPT_FORMAT = 1
+EXAMPLES_PER_RULE = 10
+
+# Plain-language advice per rule id (row rules from stic.normalise.RULES, expectation rules from
+# expectations/*.py, file and submission rules from the loader). {columns} and {values} are filled in.
+FIX: dict[str, str] = {
+    "required": "Fill in {columns} on every row: a row without it cannot be published.",
+    "code_list": "Use a value from the code list for {columns} — its code, English or Chinese name "
+                 "(e.g. PD, Pudong or 浦东新区); these values were not recognised: {values}.",
+    "date_parse": "Write the dates in {columns} as 2018-06-30 or 2018年6月30日.",
+    "number_parse": "Write {columns} as plain numbers (thousands separators are fine; no words or notes in the cell).",
+    "unit_unknown": "State the unit of the amounts as 元, 万元 or 亿元, in the header (e.g. 金额（万元）) or in a unit column.",
+    "amount_non_negative": "Correct the negative amounts or counts in {columns}: they must be zero or more.",
+    "share_range": "Give the award share in {columns} as a fraction between 0 and 1 (0.7 for 70 percent).",
+    "year_range": "Use a year between 2014 and 2030 in {columns}.",
+    "text_too_long": "Shorten the text in {columns}.",
+    "start_before_end": "Check the start and end dates: a project must not end before it starts.",
+    "construction_before_operation": "Check the dates: a facility cannot start operating before its construction starts.",
+    "listing_before_deal": "Check the dates: a deal cannot be made before the listing date.",
+    "duplicate_key": "Give every row its own code in {columns}, or remove the repeated rows (only the first one is kept).",
+    "award_share_high": "Check the award shares above 0.7 in {columns}; if they are right, nothing needs to change.",
+    "not_empty": "Send a file with at least one row that passes the rules.",
+    "completed_without_end": "Give the end date of every completed project.",
+    # file and submission rules
+    "missing_columns": "Use the column headers of the template (or a listed alias); the missing columns are named in the reason above.",
+    "bad_columns": "Fix the column headers as the reason above says (each column once, with its unit).",
+    "unreadable": "Send the file again as CSV, XLSX or JSON that opens in a spreadsheet program.",
+    "empty": "The file holds no data rows: send the file with its rows.",
+    "binary": "Send the data as CSV, XLSX or JSON, not another file type.",
+    "encoding": "Save the file as UTF-8 (or GB18030) text and send it again.",
+    "no_valid_rows": "No row passed the critical rules: fix the rows listed below and send the whole file again.",
+    "submission_rule": "Check the submitter, kind and period of the submission: the reason above says which one is not accepted.",
+    "duplicate": "Nothing to fix: the same file was received before (submission {values}); it was not loaded twice.",
+    "superseded": "Nothing to fix: a later correction (submission {values}) replaced this submission.",
+}
+FILE_RULE_DESCRIPTIONS = {
+    "missing_columns": "Required columns are missing.",
+    "bad_columns": "The columns cannot be mapped unambiguously.",
+    "unreadable": "The file cannot be read.",
+    "empty": "The file holds no data.",
+    "binary": "The file is not a data file.",
+    "encoding": "The file's text encoding cannot be read.",
+    "no_valid_rows": "No row passed the critical rules.",
+    "submission_rule": "This submitter may not send this kind for this period.",
+}
+
+
+def _words(rule: str) -> str:
+    if rule in RULES:
+        return RULES[rule][1]
+    return FILE_RULE_DESCRIPTIONS.get(rule, rule.replace("_", " ").capitalize() + ".")
+
+
+def what_to_fix(rule: str, columns: list[str] | None = None, values: list[str] | None = None) -> str:
+    cols = ", ".join(sorted({c for c in (columns or []) if c})) or "the column named in the examples"
+    vals = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in (values or [])[:10]) or "see the examples"
+    template = FIX.get(rule)
+    if template is None:
+        return f"{_words(rule)} Correct the rows listed under rule {rule} and send the file again."
+    return template.format(columns=cols, values=vals)
+
+
+def _file_rule(sub: dict) -> str | None:
+    """The file- or submission-level rule behind a rejection, guessed from the ledger's reason."""
+    if sub["status"] != "rejected":
+        return None
+    reason = sub["status_reason"] or ""
+    if sub["load_id"] is None:
+        return "submission_rule" if sub["rows_received"] is None else "unreadable"
+    if reason.startswith("failed critical validation"):
+        return None  # the failed expectations say it
+    if "no row passed the critical rules" in reason:
+        return "no_valid_rows"
+    if "required column(s) missing" in reason:
+        return "missing_columns"
+    m = re.search(r"\b(encoding|binary|empty)\b", reason, re.I)
+    if m:
+        return m.group(1).lower()
+    if "column" in reason:
+        return "bad_columns"
+    return "unreadable"
+
+
+def receipt_data(conn: psycopg.Connection, submission_id: int) -> dict:
+    """Everything a receipt says about one submission, JSON-ready (a plain dict of str/int/bool/None/lists)."""
+    sub = ledger.get(conn, submission_id)
+    who = codes.submitters().get(sub["submitter_code"], {})
+    with conn.cursor(row_factory=dict_row) as cur:
+        problems = cur.execute(
+            "select source_row_number, source_sheet, column_name, submitted_value, rule, severity, message "
+            "from audit.rejected_rows where submission_id = %s order by source_row_number, rejected_row_id",
+            (submission_id,),
+        ).fetchall()
+        runs = cur.execute(
+            "select * from audit.validation_runs where submission_id = %s order by run_at, validation_run_id",
+            (submission_id,),
+        ).fetchall()
+        results = cur.execute(
+            "select r.* from audit.validation_results r join audit.validation_runs v using (validation_run_id) "
+            "where v.submission_id = %s order by r.validation_result_id", (submission_id,),
+        ).fetchall()
+        events = cur.execute(
+            "select at, from_status, to_status, detail from audit.submission_events where submission_id = %s "
+            "order by at, event_id", (submission_id,),
+        ).fetchall()
+        row_warnings = []
+        if sub["kind"] in KINDS:
+            row_warnings = cur.execute(
+                sql.SQL("select w.rule, count(*) as n, (array_agg(t.source_row_number order by t.source_row_number))[1:{}] "
+                        "as rows from {} t cross join lateral unnest(t.row_warnings) as w(rule) "
+                        "where t.submission_id = %s group by w.rule order by w.rule").format(
+                    sql.Literal(EXAMPLES_PER_RULE), sql.Identifier("raw", KINDS[sub["kind"]].raw_table)),
+                (submission_id,),
+            ).fetchall()
+
+    # Row rules broken (audit.rejected_rows), grouped by rule.
+    failed: OrderedDict[str, dict] = OrderedDict()
+    warnings: list[dict] = []
+    for p in problems:
+        g = failed.setdefault(p["rule"], {
+            "rule": p["rule"], "severity": p["severity"], "description": _words(p["rule"]),
+            "source": "row rules", "problems": 0, "rows": set(), "columns": [], "values": [], "examples": [],
+        })
+        g["problems"] += 1
+        g["rows"].add(p["source_row_number"])
+        if p["column_name"] and p["column_name"] not in g["columns"]:
+            g["columns"].append(p["column_name"])
+        if p["submitted_value"] is not None and p["submitted_value"] not in g["values"]:
+            g["values"].append(p["submitted_value"])
+        if len(g["examples"]) < EXAMPLES_PER_RULE:
+            g["examples"].append({"row": p["source_row_number"], "sheet": p["source_sheet"] or None,
+                                  "column": p["column_name"], "value": p["submitted_value"], "message": p["message"]})
+    failed_rules = []
+    for g in failed.values():
+        g["rows"] = len(g["rows"])
+        g["what_to_fix"] = what_to_fix(g["rule"], g["columns"], g["values"])
+        g["values"] = g["values"][:EXAMPLES_PER_RULE]
+        (warnings if g["severity"] == "warning" else failed_rules).append(g)
+
+    # Row warnings of accepted rows (raw.<kind>.row_warnings).
+    for w in row_warnings:
+        warnings.append({
+            "rule": w["rule"], "severity": "warning", "description": _words(w["rule"]), "source": "row rules",
+            "rows": w["n"], "examples": [{"row": r} for r in (w["rows"] or [])],
+            "what_to_fix": what_to_fix(w["rule"]),
+        })
+
+    # The batch's validation (Great Expectations), every expectation.
+    by_run: dict[int, list[dict]] = {}
+    for r in results:
+        examples = r["unexpected_examples"]
+        observed = r["observed_value"]
+        try:
+            observed = json.loads(observed) if observed is not None else None
+        except ValueError:
+            pass
+        item = {
+            "expectation_type": r["expectation_type"], "column": r["column_name"], "rule": r["rule"],
+            "severity": r["severity"], "description": r["description"], "success": r["success"],
+            "observed_value": observed, "element_count": r["element_count"],
+            "unexpected_count": r["unexpected_count"],
+            "unexpected_percent": None if r["unexpected_percent"] is None else float(r["unexpected_percent"]),
+            "examples": examples if isinstance(examples, list) else ([] if examples is None else [examples]),
+        }
+        by_run.setdefault(r["validation_run_id"], []).append(item)
+        if not r["success"]:
+            entry = {
+                "rule": r["rule"], "severity": r["severity"], "description": r["description"],
+                "source": f"validation ({r['expectation_type']})", "rows": r["unexpected_count"],
+                "columns": [r["column_name"]] if r["column_name"] else [],
+                "examples": [{"column": r["column_name"], "value": e} for e in item["examples"][:EXAMPLES_PER_RULE]],
+                "what_to_fix": what_to_fix(r["rule"], [r["column_name"]] if r["column_name"] else [],
+                                           [e for e in item["examples"] if not isinstance(e, dict | list)]),
+            }
+            (warnings if r["severity"] == "warning" else failed_rules).append(entry)
+    validation = [{
+        "validation_run_id": v["validation_run_id"], "suite_name": v["suite_name"], "run_at": v["run_at"],
+        "success": v["success"], "critical_failures": v["critical_failures"], "warnings": v["warnings"],
+        "evaluated": v["evaluated"], "rows_checked": v["rows_checked"],
+        "results": by_run.get(v["validation_run_id"], []),
+    } for v in runs]
+
+    # File- and submission-level outcomes.
+    file_rule = _file_rule(sub)
+    if file_rule:
+        failed_rules.insert(0, {
+            "rule": file_rule, "severity": "critical", "description": _words(file_rule), "source": "file",
+            "rows": None, "examples": [], "message": sub["status_reason"], "what_to_fix": what_to_fix(file_rule),
+        })
+    for g in (*failed_rules, *warnings):  # the example table's columns: those any example has
+        g["example_columns"] = [k for k in ("row", "sheet", "column", "value", "message")
+                                if any(e.get(k) not in (None, "") for e in g["examples"])]
+    fix = [{"rule": g["rule"], "severity": g["severity"], "advice": g["what_to_fix"]} for g in failed_rules]
+    fix += [{"rule": w["rule"], "severity": "warning", "advice": w["what_to_fix"]} for w in warnings]
+    if sub["status"] == "duplicate":
+        fix.append({"rule": "duplicate", "severity": "info", "advice": what_to_fix("duplicate", values=[sub["duplicate_of"]])})
+    if sub["status"] == "superseded":
+        fix.append({"rule": "superseded", "severity": "info",
+                    "advice": what_to_fix("superseded", values=[sub["superseded_by"]])})
+
+    data = {
+        "receipt_format": RECEIPT_FORMAT,
+        "submission_id": sub["submission_id"],
+        "submitter": {"code": sub["submitter_code"], "en": who.get("en"), "zh": who.get("zh"), "type": who.get("type")},
+        "kind": sub["kind"],
+        "period": sub["period"],
+        "channel": sub["channel"],
+        "original_name": sub["original_name"],
+        "landing_path": sub["landing_path"],
+        "sha256": sub["sha256"],
+        "bytes": sub["bytes"],
+        "file_format": sub["file_format"],
+        "encoding": sub["encoding"],
+        "received_at": sub["received_at"],
+        "status": sub["status"],
+        "status_reason": sub["status_reason"],
+        "status_changed_at": sub["status_changed_at"],
+        "published_at": sub["published_at"],
+        "duplicate_of": sub["duplicate_of"],
+        "superseded_by": sub["superseded_by"],
+        "final": sub["status"] in ledger.TERMINAL,
+        "rows": {
+            "received": sub["rows_received"], "accepted": sub["rows_loaded"],
+            "quarantined": sub["rows_quarantined"], "with_warnings": sub["rows_with_warnings"],
+        },
+        "failed_rules": failed_rules,
+        "warnings": warnings,
+        "validation": validation,
+        "what_to_fix": fix,
+        "history": [dict(e) for e in events],
+    }
+    # One JSON round trip: dates become ISO strings, Decimals strings, so the HTML shows what the JSON says.
+    return json.loads(json.dumps(data, ensure_ascii=False, default=jsonable_default))
+
+
+def receipts_dir() -> Path:
+    return settings().reports_dir / "receipts"
+
+
+def receipt_paths(submission_id: int, directory: Path | None = None) -> tuple[Path, Path]:
+    d = Path(directory or receipts_dir())
+    return d / f"{int(submission_id)}.json", d / f"{int(submission_id)}.html"
+
+
+def render_html(data: dict) -> str:
+    return render("receipt.html.j2", r=data, rules=RULES)
+
+
+def write_receipt(conn: psycopg.Connection, submission_id: int, directory: Path | None = None,
+                  *, related: bool = True) -> tuple[Path, Path] | None:
+    """Freeze the receipt of a submission in a terminal status; None while it is still on its way.
+
+    Idempotent: a receipt whose status is unchanged is left as it is. With `related`, the receipts
+    of the submissions this one superseded are brought up to date too (their status just changed).
+    """
+    sub = ledger.get(conn, submission_id)
+    if sub["status"] not in ledger.TERMINAL:
+        log.info("submission %s is %s: no receipt yet", submission_id, sub["status"])
+        return None
+    json_path, html_path = receipt_paths(submission_id, directory)
+    version = 1
+    if not json_path.exists():
+        # A crash between moving the old version to history/ and writing the new one: carry the numbering on.
+        for old_json in sorted((json_path.parent / "history").glob(f"{submission_id}.v*.json")):
+            try:
+                old = json.loads(old_json.read_text(encoding="utf-8"))
+            except ValueError:
+                continue
+            if old.get("sha256") == sub["sha256"]:
+                version = max(version, int(old.get("receipt_version") or 1) + 1)
+    if json_path.exists():
+        try:
+            old = json.loads(json_path.read_text(encoding="utf-8"))
+        except ValueError:
+            old = {}
+        if old.get("sha256") != sub["sha256"]:
+            out = None  # left over from another warehouse (a rebuilt database reuses ids): replace it
+        elif old.get("status") == sub["status"] and html_path.exists():
+            out = (json_path, html_path)
+        else:
+            version = int(old.get("receipt_version") or 1) + 1
+            hist = json_path.parent / "history"
+            hist.mkdir(parents=True, exist_ok=True)
+            for p in (json_path, html_path):
+                if p.exists():
+                    p.replace(hist / f"{submission_id}.v{version - 1}{p.suffix}")
+            out = None
+    else:
+        out = None
+    if out is None:
+        data = receipt_data(conn, submission_id)
+        data["receipt_version"] = version
+        data["frozen_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        if version > 1:
+            data["previous_versions"] = [f"history/{submission_id}.v{v}.html" for v in range(1, version)]
+        # HTML first, JSON last: the JSON's presence with this status is what marks the receipt as written.
+        write_atomic(html_path, render_html(data))
+        faults.point("receipt.partial")
+        write_atomic(json_path, json.dumps(data, ensure_ascii=False, indent=2))
+        log.info("receipt v%s of submission %s: %s", version, submission_id, html_path)
+        out = (json_path, html_path)
+    if related:
+        for (other,) in conn.execute(
+            "select submission_id from audit.submissions where superseded_by = %s", (submission_id,)
+        ).fetchall():
+            write_receipt(conn, other, directory, related=False)
+    return out
+
+
+def sync_receipts(conn: psycopg.Connection, directory: Path | None = None) -> list[tuple[Path, Path]]:
+    """Write every receipt that is missing or out of date (a backfill; the site build calls it)."""
+    out = []
+    for (sid,) in conn.execute(
+        "select submission_id from audit.submissions where status = any(%s) order by submission_id",
+        (list(ledger.TERMINAL),),
+    ).fetchall():
+        paths = write_receipt(conn, sid, directory, related=False)
+        if paths:
+            out.append(paths)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+def cmd_receipt(args) -> int:
+    from stic import db
+
+    with db.connect(autocommit=True) as conn:
+        db.init_schema(conn)
+        paths = write_receipt(conn, args.submission_id)
+    if paths is None:
+        print(f"submission {args.submission_id} is still being processed: its receipt is written when it finishes")
+        return 1
+    path = paths[0] if args.format == "json" else paths[1]
+    if args.show:
+        print(path.read_text(encoding="utf-8"))
+    else:
+        print(path)
+    return 0
+
+
+def add_cli(subparsers) -> None:
+    """Register `stic receipt SUBMISSION_ID [--format html|json] [--show]`."""
+    p = subparsers.add_parser("receipt", help="a submission's receipt (written once it is published or rejected)")
+    p.add_argument("submission_id", type=int)
+    p.add_argument("--format", choices=["html", "json"], default="html", help="which file to name (default html)")
+    p.add_argument("--show", action="store_true", help="print the receipt itself instead of its path")
+    p.set_defaults(func=cmd_receipt)

@@ -1,0 +1,177 @@
+"""The dbt warehouse on a real PostgreSQL: precedence, write-audit-publish, incremental = full refresh, contracts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from stic import dbt, ledger, pipeline
+from stic.config import environ
+
+PROJECT_COLUMNS = (
+    "project_code,title,level,programme,field,lead_institution,institution_type,district,start_date,end_date,"
+    "status,funding_central_yuan,funding_municipal_yuan,funding_district_yuan,funding_self_raised_yuan"
+)
+FACILITY_COLUMNS = (
+    "facility_code,name,facility_type,field,district,host_institution,status,construction_start_date,"
+    "operation_start_date,total_investment_yuan,original_value_yuan,is_shared,service_hours,external_users"
+)
+IP_COLUMNS = (
+    "transaction_code,listing_date,deal_date,ip_type,transaction_type,field,seller,seller_type,seller_district,"
+    "buyer,buyer_region,listed_price_yuan,deal_amount_yuan,net_revenue_yuan,inventor_award_share"
+)
+
+
+def ingest(tmp: Path, name: str, header: str, rows: list[str], *, submitter: str, kind: str, period: str):
+    """Write a small CSV and take it through the real ingestion; returns (submission_id, status)."""
+    path = tmp / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    try:
+        out = pipeline.ingest_file(path, submitter=submitter, kind=kind, period=period)
+        return out.submission_id, out.status
+    except LookupError as e:
+        # The GX suite of this kind is not written yet: the dbt layer only needs the ledger outcome,
+        # so finish the submission as validation would have (parsed -> validated -> published).
+        if "no suite" not in str(e):
+            raise
+        with psycopg.connect(pipeline.db.warehouse_url(), autocommit=True) as conn:
+            sub_id = conn.execute(
+                "select max(submission_id) from audit.submissions where submitter_code = %s and kind = %s "
+                "and period = %s and status = 'parsed'", (submitter, kind, period)).fetchone()[0]
+            ledger.set_status(conn, sub_id, "validated", "test: no GX suite for this kind yet")
+            return sub_id, ledger.publish(conn, sub_id)
+
+
+def rows(conn, query: str) -> list[tuple]:
+    return conn.execute(query).fetchall()
+
+
+IP_MART = "select * from marts.fct_ip_transactions order by transaction_code"
+
+
+@pytest.fixture(scope="module")
+def built(warehouse_url, tmp_path_factory):
+    """One scenario for the module: first loads, a build, then corrections, a rejection, an incremental build."""
+    from stic import db
+
+    tmp = tmp_path_factory.mktemp("dbt-files")
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        db.init_schema(conn)
+        conn.execute(
+            "truncate audit.validation_results, audit.validation_runs, audit.rejected_rows, audit.loads, "
+            "audit.submission_events, audit.submissions, audit.agency_watermarks restart identity cascade"
+        )
+        for k in ("projects", "facilities", "platform_assessments", "ip_transactions"):
+            conn.execute(f"truncate raw.{k}")
+
+    ids = {}
+    ids["pd_projects_1"] = ingest(tmp, "pd_projects_1.csv", PROJECT_COLUMNS, [
+        "P-1,Chip lab,national_major,zhangjiang_science_city,integrated_circuits,Fudan,university,PD,2018-01-01,,underway,100,200,,50",
+        "P-2,Brain atlas,municipal,other,brain_science,ION,research_institute,PD,2018-02-01,,planned,,300,,",
+    ], submitter="PD", kind="projects", period="2018")
+    ids["fac_pd"] = ingest(tmp, "fac_pd.csv", FACILITY_COLUMNS, [
+        "F-1,Synchrotron,national_major_infrastructure,photonics,PD,SARI,under_construction,2015-01-01,,1000,,,,",
+    ], submitter="PD", kind="facilities", period="2018")
+    ids["fac_stcsm"] = ingest(tmp, "fac_stcsm.csv", FACILITY_COLUMNS, [
+        "F-1,Shanghai Synchrotron,national_major_infrastructure,photonics,PD,SARI,in_operation,2015-01-01,2018-06-01,2000,,,,",
+    ], submitter="STCSM", kind="facilities", period="2017")
+    ids["ip_1"] = ingest(tmp, "ip_1.csv", IP_COLUMNS, [
+        "T-1,2018-01-10,2018-03-01,invention_patent,transfer,biomedicine,Fudan,university,XH,Acme,jiangsu,100,90,80,0.5",
+        "T-2,2018-02-10,2018-04-01,invention_patent,technology_export,integrated_circuits,SJTU,university,MH,Beta,zhejiang,200,210,150,0.8",
+    ], submitter="SIPTC", kind="ip_transactions", period="2018")
+    dbt.run(["build"], quiet=True)
+
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        first_ip = rows(conn, IP_MART)
+
+    # Corrections supersede: P-2 and T-2 are no longer reported; T-1's amount changes; T-3 is new.
+    ids["pd_projects_2"] = ingest(tmp, "pd_projects_2.csv", PROJECT_COLUMNS, [
+        "P-1,Chip lab,national_major,zhangjiang_science_city,integrated_circuits,Fudan,university,PD,2018-01-01,,completed,100,200,,50",
+    ], submitter="PD", kind="projects", period="2018")
+    ids["ip_2"] = ingest(tmp, "ip_2.csv", IP_COLUMNS, [
+        "T-1,2018-01-10,2018-03-01,invention_patent,transfer,biomedicine,Fudan,university,XH,Acme,jiangsu,100,95,85,0.5",
+        "T-3,2018-05-10,,software_copyright,license,fintech,Corp,enterprise,PD,,,5000,,,",
+    ], submitter="SIPTC", kind="ip_transactions", period="2018")
+    ids["xh_rejected"] = ingest(tmp, "xh_bad.csv", "code,something_else", ["P-9,whatever"],
+                                submitter="XH", kind="projects", period="2018")
+    dbt.run(["build"], quiet=True)
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        incremental_ip = rows(conn, IP_MART)
+    return {"ids": ids, "first_ip": first_ip, "incremental_ip": incremental_ip}
+
+
+@pytest.fixture()
+def wh(warehouse_url):
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        yield conn
+
+
+def test_submissions_reached_the_expected_status(built):
+    ids = built["ids"]
+    assert ids["pd_projects_2"][1] == "published"
+    assert ids["xh_rejected"][1] == "rejected"
+    assert ids["ip_2"][1] == "published"
+
+
+def test_superseded_and_rejected_submissions_leave_no_row(built, wh):
+    projects = rows(wh, "select project_code, project_status, submission_id from marts.fct_projects order by 1")
+    assert projects == [("P-1", "completed", built["ids"]["pd_projects_2"][0])]
+    assert rows(wh, "select count(*) from marts.fct_projects where project_code = 'P-9'") == [(0,)]
+    funding = rows(wh, "select funding_source, amount_yuan from marts.fct_project_funding order by 1")
+    assert [(s, int(a)) for s, a in funding] == [("central", 100), ("municipal", 200), ("self_raised", 50)]
+    ip = rows(wh, "select transaction_code, deal_amount_yuan from marts.fct_ip_transactions order by 1")
+    assert [(c, a if a is None else int(a)) for c, a in ip] == [("T-1", 95), ("T-3", None)]
+    assert rows(wh, "select count(*) from marts.fct_technology_exports") == [(0,)]
+    assert rows(wh, "select count(*) from marts.rpt_award_share_findings") == [(0,)]
+
+
+def test_first_build_had_the_award_share_finding_and_export(built):
+    assert [r[0] for r in built["first_ip"]] == ["T-1", "T-2"]
+
+
+def test_agency_wins_over_district_and_the_conflict_is_reported(built, wh):
+    current = rows(wh, "select facility_code, submitter_code, facility_status, total_investment_yuan::int "
+                       "from marts.dim_facility where is_current")
+    assert current == [("F-1", "STCSM", "in_operation", 2000)]
+    conflicts = rows(wh, "select submission_kind, business_key, canonical_submitter_code, submitter_codes "
+                         "from marts.rpt_reporting_conflicts")
+    assert conflicts == [("facilities", "F-1", "STCSM", "PD,STCSM")]
+
+
+def test_completeness_and_control_totals(built, wh):
+    status = dict(rows(wh, "select completeness_id, completeness_status from marts.rpt_submission_completeness"))
+    assert status["PD|projects|2018"] == "published"
+    assert status["XH|projects|2018"] == "not_published"
+    assert status["HP|projects|2014"] == "missing"
+    totals = dict(rows(wh, "select figure_code, warehouse_value::int from marts.rpt_control_totals"))
+    assert totals["ip_centre_listings_2018"] == 2
+    assert totals["national_major_infrastructure_2019"] == 1
+    assert totals["zhangjiang_first_round_completed_2019"] == 1
+    assert len(totals) == 13
+
+
+def test_full_refresh_gives_the_same_rows_as_incremental(built, wh):
+    # The whole project: views are replaced with drop ... cascade, so a partial build would drop other views.
+    dbt.run(["build", "--full-refresh"], quiet=True)
+    assert [r[0] for r in built["incremental_ip"]] == ["T-1", "T-3"]
+    assert rows(wh, IP_MART) == built["incremental_ip"]
+
+
+def test_a_contract_violation_fails_the_build(built, warehouse_url, tmp_path):
+    from dbt.cli.main import dbtRunner
+
+    from stic.config import settings
+
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(settings().dbt_project_dir, copy, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    model = copy / "models" / "marts" / "projects" / "fct_projects.sql"
+    model.write_text(model.read_text().replace("submission_id::bigint as submission_id",
+                                               "submission_id::text as submission_id"))
+    with environ({**dbt.env_for(warehouse_url), "DBT_TARGET_PATH": str(tmp_path / "target")}):
+        res = dbtRunner().invoke(["--quiet", "run", "--select", "fct_projects",
+                                  "--project-dir", str(copy), "--profiles-dir", str(copy)])
+    assert not res.success
+    assert "contract" in str(res.result.results[0].message).lower()

@@ -1,0 +1,206 @@
+"""docker-compose.yml, checked statically (no Docker engine runs on the project's machines): services, pinned
+images, the Celery configuration shared by every Airflow service, healthchecks, volumes, start-up order."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "docker" / "Dockerfile"
+
+AIRFLOW_SERVICES = ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+                    "airflow-worker-1", "airflow-worker-2")
+LONG_RUNNING = (*AIRFLOW_SERVICES, "postgres", "warehouse", "redis")
+WORKERS = ("airflow-worker-1", "airflow-worker-2")
+COMMON_ENV_KEYS = (
+    "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__BROKER_URL",
+    "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CORE__LOAD_EXAMPLES", "AIRFLOW__CORE__DAGS_FOLDER",
+    "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+    "WAREHOUSE_URL", "STIC_HOME", "STIC_LANDING_DIR", "STIC_REPORTS_DIR",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS", "AIRFLOW__COSMOS__ENABLE_TELEMETRY", "DO_NOT_TRACK",
+    "GX_ANALYTICS_ENABLED", "SCARF_ANALYTICS",
+)
+TELEMETRY_OFF = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "false",
+                 "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false", "SCARF_ANALYTICS": "false"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+def resolve(value) -> str:
+    """A compose value with ${VAR:-default} replaced by its default (what runs when VAR is not set)."""
+    return re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}", lambda m: m.group(1) or "", str(value))
+
+
+def env_of(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {k: resolve(v) for k, v in env.items()}
+
+
+def image_tag(image: str) -> tuple[str, str]:
+    name, _, tag = resolve(image).rpartition(":")
+    return (name, tag) if name and "/" not in tag else (resolve(image), "")
+
+
+def mount(spec: str) -> tuple[str, str]:
+    """(source, target) of a short volume syntax `source:target[:mode]`."""
+    parts = resolve(spec).split(":")
+    return parts[0], parts[1]
+
+
+def test_all_services_present(services):
+    expected = {"postgres", "warehouse", "redis", "airflow-init", *AIRFLOW_SERVICES}
+    assert expected <= set(services), f"missing: {sorted(expected - set(services))}"
+
+
+def test_every_image_pinned_to_a_version(services):
+    for name, svc in services.items():
+        assert "image" in svc, f"{name}: no image"
+        repo, tag = image_tag(svc["image"])
+        assert tag and tag != "latest", f"{name}: image {svc['image']!r} is not pinned"
+        assert re.match(r"^\d+(\.\d+)+", tag), f"{name}: tag {tag!r} is not a version"
+    assert re.fullmatch(r"16\.\d+", image_tag(services["postgres"]["image"])[1])
+    assert re.fullmatch(r"16\.\d+", image_tag(services["warehouse"]["image"])[1])
+    assert re.fullmatch(r"7\.\d+(\.\d+)?", image_tag(services["redis"]["image"])[1])
+    assert image_tag(services["postgres"]["image"])[0] == image_tag(services["warehouse"]["image"])[0] == "postgres"
+
+
+def test_airflow_image_is_the_installed_airflow_version(services):
+    installed = version("apache-airflow")
+    froms = re.findall(r"^ARG AIRFLOW_IMAGE=(\S+)", DOCKERFILE.read_text(), re.M)
+    assert froms, "docker/Dockerfile: no ARG AIRFLOW_IMAGE=apache/airflow:..."
+    assert re.search(r"^FROM \$\{AIRFLOW_IMAGE\}", DOCKERFILE.read_text(), re.M)
+    for name in ("airflow-init", *AIRFLOW_SERVICES):
+        svc = services[name]
+        assert svc["build"]["dockerfile"] == "docker/Dockerfile", name
+        base = svc["build"]["args"]["AIRFLOW_IMAGE"]
+        for ref in (base, froms[0]):
+            repo, tag = image_tag(ref)
+            assert repo == "apache/airflow", ref
+            assert tag.split("-python")[0] == installed, f"{ref}: Airflow {installed} is installed"
+            assert tag.endswith("-python3.11"), ref
+        assert image_tag(svc["image"])[1].split("-python")[0] == installed, svc["image"]
+
+
+def test_celery_executor_and_one_common_env_on_every_airflow_service(compose, services):
+    common = {k: resolve(v) for k, v in compose["x-airflow-common"]["environment"].items()}
+    missing = [k for k in COMMON_ENV_KEYS if k not in common]
+    assert not missing, f"x-airflow-common lacks {missing}"
+    assert common["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert common["AIRFLOW__CORE__LOAD_EXAMPLES"].lower() == "false"
+    assert common["AIRFLOW__API_AUTH__JWT_SECRET"] and common["AIRFLOW__API__SECRET_KEY"]
+    assert "${AIRFLOW__API_AUTH__JWT_SECRET" in compose["x-airflow-common"]["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"]
+    for k, v in TELEMETRY_OFF.items():
+        assert common[k].lower() == v, k
+    for name in ("airflow-init", *AIRFLOW_SERVICES):
+        env = env_of(services[name])
+        differing = {k for k, v in common.items() if env.get(k) != v}
+        assert not differing, f"{name}: {sorted(differing)} differ from x-airflow-common"
+
+
+def test_broker_and_result_backend_point_at_the_services(compose, services):
+    env = {k: resolve(v) for k, v in compose["x-airflow-common"]["environment"].items()}
+    assert re.match(r"^redis://[^/]*@?redis:6379/\d+$", env["AIRFLOW__CELERY__BROKER_URL"])
+    assert re.match(r"^db\+postgresql(\+psycopg2?)?://[^@]+@postgres(:5432)?/", env["AIRFLOW__CELERY__RESULT_BACKEND"])
+    assert re.match(r"^postgresql(\+psycopg2?)?://[^@]+@postgres(:5432)?/", env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    assert re.match(r"^postgresql://[^@]+@warehouse(:5432)?/", env["WAREHOUSE_URL"])
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-api-server:8080/execution/"
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/stic/dags" and env["STIC_HOME"] == "/opt/stic"
+    # the metadata and warehouse databases are two servers
+    assert services["postgres"]["environment"]["POSTGRES_DB"] != services["warehouse"]["environment"]["POSTGRES_DB"]
+
+
+def test_healthchecks_on_every_long_running_service(services):
+    for name in LONG_RUNNING:
+        hc = services[name].get("healthcheck")
+        assert hc and hc.get("test"), f"{name}: no healthcheck"
+        assert services[name].get("restart") in ("always", "unless-stopped"), name
+    text = lambda n: " ".join(services[n]["healthcheck"]["test"])  # noqa: E731
+    assert "http://localhost:8080/api/v2/version" in text("airflow-api-server")
+    assert "http://localhost:8974/health" in text("airflow-scheduler")
+    assert services["airflow-scheduler"]["environment"]["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"].lower() == "true"
+    assert "pg_isready" in text("postgres") and "pg_isready" in text("warehouse")
+    assert "redis-cli ping" in text("redis")
+    for n in ("airflow-dag-processor", "airflow-triggerer"):
+        assert "airflow jobs check" in text(n), n
+
+
+def test_two_distinct_workers(services):
+    commands, hostnames = [], []
+    for i, name in enumerate(WORKERS, start=1):
+        cmd = services[name]["command"]
+        cmd = cmd if isinstance(cmd, str) else " ".join(cmd)
+        assert cmd.startswith("celery worker"), cmd
+        m = re.search(r"--celery-hostname (\S+)", cmd)
+        assert m and m.group(1) == f"worker-{i}@%h", cmd
+        commands.append(cmd)
+        hostnames.append(m.group(1))
+        assert f'inspect ping -d "worker-{i}@$${{HOSTNAME}}"' in " ".join(services[name]["healthcheck"]["test"])
+        assert "celery_executor.app" in " ".join(services[name]["healthcheck"]["test"])
+    assert len(set(hostnames)) == 2 and len({services[w].get("hostname") for w in WORKERS}) == 2
+
+
+def test_volumes_declared_and_mounted(compose, services):
+    declared = set(compose["volumes"])
+    assert {"stic-landing", "stic-reports", "airflow-logs", "airflow-db", "warehouse-db"} <= declared
+    common_env = {k: resolve(v) for k, v in compose["x-airflow-common"]["environment"].items()}
+    for name in ("airflow-init", *AIRFLOW_SERVICES):
+        targets = {tgt: src for src, tgt in map(mount, services[name]["volumes"])}
+        assert targets.get(common_env["STIC_LANDING_DIR"]) == "stic-landing", name
+        assert targets.get(common_env["STIC_REPORTS_DIR"]) == "stic-reports", name
+        assert targets.get("/opt/airflow/logs") == "airflow-logs", name
+        assert targets.get("/opt/stic") == ".", f"{name}: the project is not mounted at /opt/stic"
+    for db, vol in (("postgres", "airflow-db"), ("warehouse", "warehouse-db")):
+        assert f"{vol}:/var/lib/postgresql/data" in services[db]["volumes"]
+    # every named volume a service uses is declared
+    for name, svc in services.items():
+        for m in svc.get("volumes", []):
+            src, _ = mount(m)
+            if not src.startswith((".", "/", "$")):
+                assert src in declared, f"{name}: volume {src} not declared"
+
+
+def test_depends_on_conditions(services):
+    def deps(name):
+        d = services[name].get("depends_on") or {}
+        assert isinstance(d, dict), f"{name}: depends_on without conditions"
+        return {k: v["condition"] for k, v in d.items()}
+
+    for name in ("airflow-init", *AIRFLOW_SERVICES):
+        d = deps(name)
+        for svc in ("redis", "postgres", "warehouse"):
+            assert d.get(svc) == "service_healthy", f"{name} -> {svc}: {d.get(svc)}"
+    for name in AIRFLOW_SERVICES:
+        assert deps(name).get("airflow-init") == "service_completed_successfully", name
+    for name in WORKERS:
+        assert deps(name).get("airflow-api-server") == "service_healthy", name  # the execution API
+    for name, svc in services.items():
+        for dep, cond in (svc.get("depends_on") or {}).items():
+            assert dep in services, f"{name} depends on unknown {dep}"
+            assert cond["condition"] in ("service_healthy", "service_completed_successfully"), (name, dep)
+            if cond["condition"] == "service_healthy":
+                assert services[dep].get("healthcheck"), f"{name} waits for {dep} to be healthy: no healthcheck"
+
+
+def test_init_migrates_and_creates_the_admin_user(services):
+    init = services["airflow-init"]
+    script = init["command"] if isinstance(init["command"], str) else "\n".join(init["command"])
+    assert "airflow db migrate" in script
+    assert "simple_auth_manager_passwords.json" in script
+    assert env_of(init)["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"].endswith("simple_auth_manager_passwords.json")
+    assert "dbt.parse()" in script

@@ -1,0 +1,85 @@
+"""`stic check FILE --submitter PD --kind projects --period 2018 [--json]`: the submitters' dry run, no database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stic.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def check(capsys, path: Path, *extra: str, submitter: str = "PD", kind: str = "projects", period: str = "2018"):
+    code = main(["check", str(path), "--submitter", submitter, "--kind", kind, "--period", period, *extra])
+    return code, capsys.readouterr().out
+
+
+@pytest.fixture(autouse=True)
+def no_database(monkeypatch):
+    """`stic check` must never need the warehouse: point it at a database that does not exist."""
+    monkeypatch.setenv("WAREHOUSE_URL", "postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_good_file_exits_0_and_reports_counts(capsys):
+    code, out = check(capsys, FIXTURES / "files" / "projects_utf8_bom.csv")
+    assert code == 0
+    assert out.splitlines()[0] == "OK projects_utf8_bom.csv: 2 rows would be accepted, 0 quarantined, 0 with warnings (csv, utf-8-sig)"
+
+
+def test_quarantined_rows_are_printed_with_row_and_column(capsys):
+    code, out = check(capsys, FIXTURES / "files" / "projects_utf8.csv")
+    assert code == 0  # 4 good rows: the file is accepted, the bad row is quarantined
+    assert "OK projects_utf8.csv: 4 rows would be accepted, 1 quarantined" in out
+    assert "  row 6, column district: 'Atlantis' is not a known district" in out
+    assert out.rstrip().splitlines()[1].endswith("[code_list]")
+
+
+def test_xlsx_problems_name_the_sheet(capsys, tmp_path):
+    code, out = check(capsys, FIXTURES / "files" / "projects_multi_sheet.xlsx")
+    assert code == 0 and "5 rows would be accepted" in out and "(xlsx, n/a)" in out
+    assert "note: sheets without a projects header were skipped: 填报说明" in out
+
+
+def test_rejected_file_exits_1_with_reason(capsys):
+    code, out = check(capsys, FIXTURES / "files" / "projects_missing_columns.csv")
+    assert code == 1
+    assert out.startswith("REJECTED projects_missing_columns.csv: required column(s) "
+                          "missing: district, start_date")
+
+
+def test_json_output(capsys):
+    code, out = check(capsys, FIXTURES / "files" / "projects_utf8.csv", "--json")
+    assert code == 0
+    r = json.loads(out)
+    assert (r["accepted"], r["rows_received"], r["rows_accepted"], r["rows_quarantined"]) == (True, 5, 4, 1)
+    assert (r["format"], r["encoding"], r["rejected"], r["rule"]) == ("csv", "utf-8", None, None)
+    [p] = r["problems"]
+    assert (p["row"], p["column"], p["value"], p["rule"], p["severity"]) == (6, "district", "Atlantis", "code_list", "critical")
+    assert "row_data" not in p
+
+
+@pytest.mark.parametrize("name, rule", [
+    ("hostile/zip_bomb.xlsx", "zip_bomb"), ("hostile/empty.csv", "empty"), ("hostile/image.png", "binary"),
+    ("hostile/billion_laughs_sheet.xlsx", "unsafe_xml"), ("files/projects_mixed_utf8_then_gbk.csv", "encoding"),
+    ("files/projects_no_unit.csv", "bad_columns"), ("hostile/header_only.csv", "no_valid_rows"),
+])
+def test_json_output_of_rejected_files(capsys, name, rule):
+    code, out = check(capsys, FIXTURES / name, "--json")
+    r = json.loads(out)
+    assert (code, r["accepted"], r["rule"]) == (1, False, rule)
+    assert Path(name).name in r["rejected"]
+
+
+def test_submission_rules_are_checked_first(capsys):
+    code, out = check(capsys, FIXTURES / "files" / "projects_utf8.csv", kind="ip_transactions")
+    assert code == 1 and out.startswith("REJECTED projects_utf8.csv: submitter PD may not send 'ip_transactions'")
+    code, out = check(capsys, FIXTURES / "files" / "projects_utf8.csv", "--json", period="2018Q5")
+    assert code == 1 and json.loads(out)["rule"] == "submission_rule"
+
+
+def test_missing_file_exits_2(capsys, tmp_path):
+    code = main(["check", str(tmp_path / "nope.csv"), "--submitter", "PD", "--kind", "projects", "--period", "2018"])
+    assert code == 2 and "is not a file" in capsys.readouterr().err

@@ -1,0 +1,41 @@
+"""After a build, every mart suite runs; a critical failure fails loudly, warnings are kept, all is stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from stic import dbt, pipeline
+from stic.validate import MartValidationFailed, mart_suites, validate_marts
+from tests.conftest import FIXTURES
+
+
+def test_every_mart_has_a_suite():
+    import json
+
+    from stic.dbt import manifest_path
+
+    if not manifest_path().exists():
+        dbt.parse()
+    nodes = json.loads(manifest_path().read_text())["nodes"].values()
+    marts = {n["name"] for n in nodes if n["resource_type"] == "model" and n["schema"] == "marts"}
+    assert marts and {f"marts_{m}" for m in marts} <= set(mart_suites())
+
+
+def test_a_critical_failure_on_a_mart_fails_the_build_loudly(clean_warehouse):
+    c = clean_warehouse
+    assert pipeline.ingest_file(FIXTURES / "pipeline" / "projects_ok.csv", submitter="PD", kind="projects",
+                                period="2018").status == "published"
+    dbt.run(["build", "--select", "+fct_projects", "+dim_district", "--indirect-selection", "cautious"], quiet=True)
+    runs = {r.suite_name: r for r in validate_marts()}
+    assert runs["marts_fct_projects"].success and runs["marts_dim_district"].success
+    stored = c.execute("select count(*) from audit.validation_runs where target = 'build'").fetchone()[0]
+    assert stored == len(runs)
+
+    # A row that no published submission carries: the write-audit-publish rule is broken.
+    c.execute("insert into marts.fct_projects (project_code, district_code, submission_id) values ('ROGUE', 'PD', 999999)")
+    with pytest.raises(MartValidationFailed, match="marts_fct_projects: published_only"):
+        validate_marts()
+    failed = c.execute(
+        "select r.rule, r.severity from audit.validation_results r join audit.validation_runs v using (validation_run_id) "
+        "where v.target = 'build' and v.suite_name = 'marts_fct_projects' and not r.success").fetchall()
+    assert ("published_only", "critical") in failed

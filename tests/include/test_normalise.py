@@ -1,0 +1,209 @@
+"""The normaliser: header aliases and units, exact yuan, district spellings, row rules, formula neutralising."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from stic.kinds import IP_TRANSACTIONS, PROJECTS
+from stic.normalise import (
+    RULES,
+    map_headers,
+    neutralise_formula,
+    normalise_row,
+    parse_date,
+    parse_decimal,
+    parse_money,
+    score_header,
+    split_header,
+)
+
+D = Decimal
+HEADER = ["项目编号", "项目名称", "级别", "领域", "牵头单位", "区", "立项日期", "状态"]
+GOOD = ["P-1", "张江", "市级", "能源", "复旦", "浦东", "2018-01-01", "在研"]
+
+
+def row(extra_headers=(), extra_cells=(), **changes):
+    headers = HEADER + list(extra_headers)
+    cells = GOOD + list(extra_cells)
+    for col, value in changes.items():
+        cells[headers.index(col)] = value
+    hm = map_headers(PROJECTS, headers)
+    assert hm.ok, hm.problems
+    return normalise_row(PROJECTS, hm, cells)
+
+
+@pytest.mark.parametrize("spelling", ["浦东新区", "浦东", "Pudong", "Pudong New Area", "PD", "pd", "pudong new district",
+                                      " Pudong  New  Area ", "ＰＵＤＯＮＧ", "浦东 新区", "PUDONG_NEW_AREA"])
+def test_every_spelling_of_pudong_is_pd(spelling):
+    values, problems, _ = row(区=spelling)
+    assert problems == [] and values["district"] == "PD"
+
+
+def test_unknown_district_is_an_error_naming_the_value():
+    values, problems, _ = row(区="浦西")
+    [p] = problems
+    assert (p.column, p.value, p.rule, p.severity) == ("district", "浦西", "code_list", "critical")
+    assert p.message.startswith("'浦西' is not a known district")
+    assert "district" not in values or values["district"] is None
+
+
+@pytest.mark.parametrize("header, base, unit", [
+    ("金额（万元）", "金额", "wan_yuan"),
+    ("中央财政资金(万元)", "中央财政资金", "wan_yuan"),
+    ("中央财政资金【元】", "中央财政资金【元】", None),  # not a unit in brackets we know: stays the name
+    ("总投资(单位：亿元)", "总投资", "yi_yuan"),
+    ("Central funding (10k yuan)", "Central funding", "wan_yuan"),
+    ("Central funding [CNY]", "Central funding", "yuan"),
+    ("得分（分）", "得分(分)", None),
+])
+def test_split_header(header, base, unit):
+    assert split_header(header) == (base, unit)
+
+
+def test_unit_suffix_without_parentheses_only_for_amount_headers():
+    assert split_header("中央财政资金万元", PROJECTS) == ("中央财政资金", "wan_yuan")
+    assert split_header("中央财政资金/亿元", PROJECTS) == ("中央财政资金", "yi_yuan")
+    assert split_header("单元", PROJECTS) == ("单元", None)
+
+
+def test_header_units_and_unit_column():
+    hm = map_headers(PROJECTS, [*HEADER, "中央财政资金（万元）", "市财政 (元)", "自筹", "单位"])
+    assert hm.ok
+    assert hm.units == {"funding_central_yuan": "wan_yuan", "funding_municipal_yuan": "yuan"}
+    assert hm.unit_position == 11
+    values, problems, _ = normalise_row(PROJECTS, hm, [*GOOD, "１,２３４.５", "99", "3", "亿元"])
+    assert problems == []
+    assert values["funding_central_yuan"] == D("12345000.00")  # header unit wins over the unit column
+    assert values["funding_municipal_yuan"] == D("99.00")
+    assert values["funding_self_raised_yuan"] == D("300000000.00")  # unit column
+
+
+def test_amount_without_any_unit_is_a_file_problem():
+    hm = map_headers(PROJECTS, [*HEADER, "中央财政资金"])
+    assert not hm.ok and "never guesses a unit" in hm.problems[0] and "中央财政资金" in hm.problems[0]
+
+
+def test_unknown_or_empty_unit_cell_quarantines_the_row():
+    values, problems, _ = row(["中央财政资金", "单位"], ["5", "美元"])
+    assert [(p.column, p.value, p.rule) for p in problems] == [
+        ("unit", "美元", "unit_unknown"), ("funding_central_yuan", "5", "unit_unknown")]
+    _, problems, _ = row(["中央财政资金", "单位"], ["5", ""])
+    assert [(p.column, p.rule) for p in problems] == [("funding_central_yuan", "unit_unknown")]
+
+
+@pytest.mark.parametrize("cell, unit, yuan", [
+    ("1,234,567.89", "yuan", D("1234567.89")),
+    ("１２３", "wan_yuan", D("1230000.00")),
+    ("１２３．４５", "wan_yuan", D("1234500.00")),
+    ("12.5万元", None, D("125000.00")),  # the cell's own unit
+    ("12.5万", "yuan", D("125000.00")),  # ... wins over the header's
+    ("3亿元", "wan_yuan", D("300000000.00")),
+    ("¥1,000", "yuan", D("1000.00")),
+    ("1 000", "yuan", D("1000.00")),
+    (0.1, "wan_yuan", D("1000.00")),  # a float cell, without float error
+    (1234567.89, "yuan", D("1234567.89")),
+    (D("0.000001"), "yi_yuan", D("100.00")),
+    ("1.2E+03", "yuan", D("1200.00")),
+])
+def test_parse_money_exact_yuan(cell, unit, yuan):
+    amount, _ = parse_money(cell, unit)
+    assert amount == yuan and isinstance(amount, Decimal) and amount.as_tuple().exponent == -2
+
+
+@pytest.mark.parametrize("cell", ["12,5", "1,23,4", "abc", "NaN", "inf", "1e30", True, float("nan")])
+def test_parse_money_refuses_what_is_not_an_amount(cell):
+    with pytest.raises(ValueError):
+        parse_money(cell, "yuan")
+
+
+def test_parse_money_without_unit_never_guesses():
+    with pytest.raises(LookupError):
+        parse_money("100", None)
+
+
+def test_bad_numbers_are_quarantined_with_their_rule():
+    _, problems, _ = row(["中央财政资金（元）"], ["12,5"])
+    assert [(p.column, p.value, p.rule) for p in problems] == [("funding_central_yuan", "12,5", "number_parse")]
+    _, problems, _ = row(["中央财政资金（元）"], ["-5"])
+    assert [(p.column, p.rule) for p in problems] == [("funding_central_yuan", "amount_non_negative")]
+
+
+def test_parse_decimal_bounds_and_grouping():
+    assert parse_decimal("-1,234") == D("-1234")
+    assert parse_decimal(7) == D(7)
+    with pytest.raises(ValueError):
+        parse_decimal(D("NaN"))
+
+
+@pytest.mark.parametrize("cell, date", [
+    ("2018-06-30", dt.date(2018, 6, 30)), ("2018/6/3", dt.date(2018, 6, 3)), ("2018.06.30", dt.date(2018, 6, 30)),
+    ("2018年6月30日", dt.date(2018, 6, 30)), ("20180630", dt.date(2018, 6, 30)), ("２０１８－０６－３０", dt.date(2018, 6, 30)), ("2018-13-01", None),
+    (dt.datetime(2018, 6, 30, 12), dt.date(2018, 6, 30)), (43281, dt.date(2018, 6, 30)), (43281.0, dt.date(2018, 6, 30)),
+])
+def test_parse_date(cell, date):
+    if date is None:
+        with pytest.raises(ValueError):
+            parse_date(cell)
+    else:
+        assert parse_date(cell) == date
+
+
+def test_dates_that_do_not_exist_or_order_wrongly():
+    _, problems, _ = row(立项日期="2018-02-30")
+    assert [(p.column, p.rule) for p in problems] == [("start_date", "date_parse")]
+    _, problems, _ = row(["结束日期"], ["2017-12-31"])
+    assert [(p.column, p.rule) for p in problems] == [("end_date", "start_before_end")]
+
+
+def test_required_and_placeholder_values():
+    values, problems, _ = row(项目名称="  ", 牵头单位="N/A")
+    assert [(p.column, p.rule) for p in problems] == [("title", "required"), ("lead_institution", "required")]
+    assert all(RULES[p.rule][0] == "critical" for p in problems)
+
+
+def test_text_is_kept_exactly_except_control_characters():
+    values, problems, _ = row(项目名称="'; drop table x; --", 牵头单位="上海\x00大学\x07")
+    assert problems == []
+    assert values["title"] == "'; drop table x; --" and values["lead_institution"] == "上海大学"
+    values, problems, _ = row(项目名称="长" * 2001)
+    assert [p.rule for p in problems] == ["text_too_long"]
+
+
+def test_award_share_rules():
+    headers = ["交易编号", "挂牌日期", "知识产权类型", "交易类型", "转让方", "奖励比例"]
+    hm = map_headers(IP_TRANSACTIONS, headers)
+    base = ["T-1", "2018-01-01", "发明专利", "许可", "复旦"]
+    v, p, w = normalise_row(IP_TRANSACTIONS, hm, [*base, "70%"])
+    assert (v["inventor_award_share"], p, w) == (D("0.7"), [], [])
+    v, p, w = normalise_row(IP_TRANSACTIONS, hm, [*base, "0.75"])
+    assert (v["inventor_award_share"], w) == (D("0.75"), ["award_share_high"])
+    _, p, _ = normalise_row(IP_TRANSACTIONS, hm, [*base, "1.5"])
+    assert [x.rule for x in p] == ["share_range"]
+
+
+def test_score_header_finds_chinese_and_english_headers_and_ignores_titles():
+    assert score_header(PROJECTS, HEADER) == 8
+    assert score_header(PROJECTS, ["project code", "Project Title", "DISTRICT", "start date"]) == 4
+    assert score_header(PROJECTS, ["2018年度项目汇总表", None, None]) == 0
+    assert score_header(PROJECTS, ["中央财政资金（万元）", "中央财政资金万元"]) == 2
+
+
+@pytest.mark.parametrize("value, out", [
+    ("=1+2", "'=1+2"), ("+SUM(A1)", "'+SUM(A1)"), ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
+    ("@SUM(1)", "'@SUM(1)"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("张江", "张江"), ("a=b", "a=b"),
+    ("", ""), (None, ""), (-5, "-5"), (D("-1.50"), "-1.50"), (3.5, "3.5"), (True, "True"),
+])
+def test_neutralise_formula(value, out):
+    assert neutralise_formula(value) == out
+
+
+def test_neutralise_formula_round_trip_through_csv(tmp_path):
+    import csv
+
+    p = tmp_path / "out.csv"
+    with p.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerow([neutralise_formula(v) for v in ["=HYPERLINK(\"x\")", "张江", 12]])
+    assert p.read_bytes().decode("utf-8") == "\"'=HYPERLINK(\"\"x\"\")\",张江,12\r\n"
