@@ -13,8 +13,8 @@ from psycopg import sql
 
 from stic import faults, ledger
 from stic.config import settings
-from stic.kinds import KINDS, LINEAGE_COLUMNS, TRAILING_COLUMNS, Kind
-from stic.normalise import RULES, Problem, map_headers, normalise_row
+from stic.kinds import KINDS, LINEAGE_COLUMNS, PG_TYPES, TRAILING_COLUMNS, Kind
+from stic.normalise import RULES, Problem, map_headers, row_normaliser
 from stic.readers import FileRejected, open_table
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,10 @@ def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_
     if hm.ignored:
         outcome.notes.append(f"columns not used by {kind.name}: {', '.join(hm.ignored)}")
     seen_keys: dict[str, int] = {}
+    normalise_row = row_normaliser(kind, hm)
     for row_number, sheet, cells in table.rows:
         outcome.rows_received += 1
-        values, problems, warns = normalise_row(kind, hm, cells)
+        values, problems, warns = normalise_row(cells)
         key = values.get(kind.key)
         if check_keys and key is not None and not problems:
             if key in seen_keys:
@@ -134,6 +135,13 @@ def quarantine_duplicates(conn: psycopg.Connection, kind: Kind, load_id: int, ou
     return len(dupes)
 
 
+def copy_types(kind: Kind) -> list[str]:
+    """The PostgreSQL type of each column written by the loader's COPY, in its order (without modifiers)."""
+    declared = ([t for _, t in LINEAGE_COLUMNS] + ["text"] + [PG_TYPES[c.type] for c in kind.columns]
+                + [t for _, t in TRAILING_COLUMNS])
+    return [t.split(" not null")[0].split("(")[0] for t in declared]
+
+
 def load_submission(
     conn: psycopg.Connection, submission_id: int, progress: Callable[[int], None] | None = None
 ) -> ParseOutcome:
@@ -162,6 +170,8 @@ def load_submission(
         try:
             # A savepoint: a file found unreadable half-way aborts its COPY, not the ledger update below.
             with conn.transaction(), conn.cursor() as cur, cur.copy(copy_sql) as copy:
+                # Dumpers chosen once per column, not looked up per value (profiled: ~40 % of write_row).
+                copy.set_types(copy_types(kind))
                 # Duplicate keys are found by PostgreSQL after the COPY (quarantine_duplicates), so memory
                 # stays flat however many rows a file has.
                 for row_number, sheet, values, warns in parse_rows(path, kind, outcome, display_name=original_name,

@@ -177,8 +177,10 @@ def map_headers(kind: Kind, headers: list[Any]) -> HeaderMap:
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, str) and value.isascii() and value.isprintable():
-        return value.strip()  # the common case: NFKC and control characters cannot change it (profiled: 3x)
+    if isinstance(value, str) and value.isprintable() and (value.isascii() or unicodedata.is_normalized("NFKC", value)):
+        # The common cases (ASCII, or Chinese text already in NFKC form): NFKC and the control-character
+        # regex cannot change a printable, normalised string (profiled: 3x).
+        return value.strip()
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return _CONTROL.sub("", unicodedata.normalize("NFKC", str(value))).strip()
@@ -272,86 +274,162 @@ def parse_share(value: Any) -> Decimal:
     return parse_decimal(s)
 
 
+_NULLS = frozenset({"null", "none", "n/a", "-", "—", "无"})  # all at most 4 characters long
+_SKIP = object()  # a converter found a problem (already recorded): the column gets no value
+_CENT = Decimal("0.01")
+
+
 def normalise_row(kind: Kind, hm: HeaderMap, cells: list[Any]) -> tuple[dict[str, Any], list[Problem], list[str]]:
     """(values by canonical column, problems, warning rule ids) for one row of cells."""
-    values: dict[str, Any] = {}
-    problems: list[Problem] = []
-    warnings: list[str] = []
+    return row_normaliser(kind, hm)(cells)
 
-    def cell(i: int | None) -> Any:
-        return cells[i] if i is not None and i < len(cells) else None
 
-    row_unit = None
-    unit_cell = _text(cell(hm.unit_position))
-    if unit_cell:
-        try:
-            row_unit = codes.resolve("unit", unit_cell)
-        except codes.CodeError:
-            problems.append(Problem("unit", unit_cell, "unit_unknown", f"unit {unit_cell!r} is not 元, 万元 or 亿元"))
+def row_normaliser(kind: Kind, hm: HeaderMap):
+    """`normalise_row` for one file, compiled once: a converter per column, chosen by its type and unit.
 
-    for col in kind.columns:
-        raw = cell(hm.positions.get(col.name))
-        text = _text(raw)
-        if text == "" or text.lower() in {"null", "none", "n/a", "-", "—", "无"}:
-            values[col.name] = None
-            if col.required:
-                problems.append(Problem(col.name, text, "required", f"{col.name} is required but empty"))
-            continue
-        try:
-            if col.type == TEXT:
-                if len(text) > MAX_TEXT:
-                    problems.append(Problem(col.name, text[:80] + "…", "text_too_long", f"{col.name} is {len(text)} characters long"))
-                    continue
-                values[col.name] = text
-            elif col.type == CODE or col.type == BOOLEAN:
-                code = codes.resolve(col.codelist, text)
-                values[col.name] = (code == "true") if col.type == BOOLEAN else code
-            elif col.type == DATE:
+    Loaders call this once per file and the returned function once per row. The converters take a short
+    path for the common cell (ASCII text, an ISO date, an amount of plain digits) and otherwise call the
+    general parsers above, so both paths give the same values and the same problems (profiled: per-cell
+    type dispatch and repeated `_text` calls were most of the load time; tests/include/test_normalise.py
+    checks the short paths against the general parsers).
+    """
+    plan = [(col.name, hm.positions.get(col.name), col.required, _converter(col, hm)) for col in kind.columns]
+    unit_position = hm.unit_position
+    order_rules = kind.order_rules
+
+    def normalise(cells: list[Any]) -> tuple[dict[str, Any], list[Problem], list[str]]:
+        values: dict[str, Any] = {}
+        problems: list[Problem] = []
+        warnings: list[str] = []
+        n = len(cells)
+        row_unit = None
+        if unit_position is not None and unit_position < n:
+            unit_cell = _text(cells[unit_position])
+            if unit_cell:
                 try:
-                    values[col.name] = parse_date(raw)
+                    row_unit = codes.resolve("unit", unit_cell)
+                except codes.CodeError:
+                    problems.append(Problem("unit", unit_cell, "unit_unknown", f"unit {unit_cell!r} is not 元, 万元 or 亿元"))
+        for name, pos, required, convert in plan:
+            raw = cells[pos] if pos is not None and pos < n else None
+            if raw.__class__ is str and raw.isascii() and raw.isprintable():
+                text = raw.strip()  # what _text returns for such a cell
+            else:
+                text = _text(raw)
+            if not text or (len(text) <= 4 and text.lower() in _NULLS):
+                values[name] = None
+                if required:
+                    problems.append(Problem(name, text, "required", f"{name} is required but empty"))
+                continue
+            try:
+                value = convert(raw, text, row_unit, problems, warnings)
+            except codes.CodeError as e:
+                problems.append(Problem(name, text, "code_list", str(e)))
+                continue
+            except ValueError:
+                problems.append(Problem(name, text, "number_parse", f"{name} {text!r} is not a number"))
+                continue
+            if value is not _SKIP:
+                values[name] = value
+        for rule, earlier, later in order_rules:
+            a, b = values.get(earlier), values.get(later)
+            if a is not None and b is not None and a > b:
+                problems.append(Problem(later, f"{a} > {b}", rule, f"{earlier} {a} is after {later} {b}"))
+        return values, problems, warnings
+
+    return normalise
+
+
+def _plain_digits(raw: Any, text: str) -> bool:
+    """A submitted string of ASCII digits only: Decimal(text) is exactly what parse_decimal would return."""
+    return raw.__class__ is str and text.isdigit() and text.isascii()
+
+
+def _converter(col, hm: HeaderMap):
+    """convert(raw, text, row_unit, problems, warnings) -> value, or _SKIP after recording a problem.
+
+    Raises codes.CodeError or ValueError for the loop to record as code_list / number_parse.
+    """
+    name = col.name
+    if col.type == TEXT:
+        def text_value(raw, text, row_unit, problems, warnings):
+            if len(text) > MAX_TEXT:
+                problems.append(Problem(name, text[:80] + "…", "text_too_long", f"{name} is {len(text)} characters long"))
+                return _SKIP
+            return text
+        return text_value
+    if col.type == CODE or col.type == BOOLEAN:
+        codelist, boolean, seen = col.codelist, col.type == BOOLEAN, {}
+
+        def code_value(raw, text, row_unit, problems, warnings):
+            code = seen.get(text)
+            if code is None:
+                code = codes.resolve(codelist, text)  # CodeError for a value outside the list
+                if len(seen) < 4096:
+                    seen[text] = code
+            return (code == "true") if boolean else code
+        return code_value
+    if col.type == DATE:
+        def date_value(raw, text, row_unit, problems, warnings):
+            if raw.__class__ is str and len(text) == 10 and text[4] == "-" and text[7] == "-":
+                try:
+                    return dt.date.fromisoformat(text)
                 except ValueError:
-                    problems.append(Problem(col.name, text, "date_parse", f"{col.name} {text!r} is not a date"))
-            elif col.type == MONEY:
-                unit = hm.units.get(col.name, row_unit)
-                try:
-                    amount, _ = parse_money(raw, unit)
-                except LookupError:
-                    problems.append(Problem(col.name, text, "unit_unknown", f"{col.name} {text!r} has no unit"))
-                    continue
-                if amount < 0:
-                    problems.append(Problem(col.name, text, "amount_non_negative", f"{col.name} {text!r} is negative"))
-                    continue
-                values[col.name] = amount
-            elif col.type in (NUMBER, INTEGER):
-                n = parse_decimal(raw)
-                if abs(n) >= MAX_NUMBER:
-                    raise ValueError(text)
-                if col.type == INTEGER:
-                    if n != n.to_integral_value():
-                        raise ValueError(text)
-                    n = int(n)
-                if n < 0:
-                    problems.append(Problem(col.name, text, "amount_non_negative", f"{col.name} {text!r} is negative"))
-                    continue
-                if col.name == "assessment_year" and not 2014 <= n <= 2030:
-                    problems.append(Problem(col.name, text, "year_range", f"year {text!r} is outside 2014–2030"))
-                    continue
-                values[col.name] = n
-            elif col.type == SHARE:
-                share = parse_share(raw)
-                if not 0 <= share <= 1:
-                    problems.append(Problem(col.name, text, "share_range", f"{col.name} {text!r} is not between 0 and 1"))
-                    continue
-                if share > AWARD_SHARE_WARNING:
-                    warnings.append("award_share_high")
-                values[col.name] = share
-        except codes.CodeError as e:
-            problems.append(Problem(col.name, text, "code_list", str(e)))
-        except ValueError:
-            problems.append(Problem(col.name, text, "number_parse", f"{col.name} {text!r} is not a number"))
+                    pass
+            try:
+                return parse_date(raw)
+            except ValueError:
+                problems.append(Problem(name, text, "date_parse", f"{name} {text!r} is not a date"))
+                return _SKIP
+        return date_value
+    if col.type == MONEY:
+        header_unit = hm.units.get(name)
+        has_header_unit = name in hm.units
 
-    for rule, earlier, later in kind.order_rules:
-        a, b = values.get(earlier), values.get(later)
-        if a is not None and b is not None and a > b:
-            problems.append(Problem(later, f"{a} > {b}", rule, f"{earlier} {a} is after {later} {b}"))
-    return values, problems, warnings
+        def money_value(raw, text, row_unit, problems, warnings):
+            unit = header_unit if has_header_unit else row_unit
+            if unit is not None and _plain_digits(raw, text):
+                amount = Decimal(text) * UNIT_FACTORS[unit]
+                if amount >= MAX_MONEY:
+                    raise ValueError(text)
+                return amount.quantize(_CENT)
+            try:
+                amount, _ = parse_money(raw, unit)
+            except LookupError:
+                problems.append(Problem(name, text, "unit_unknown", f"{name} {text!r} has no unit"))
+                return _SKIP
+            if amount < 0:
+                problems.append(Problem(name, text, "amount_non_negative", f"{name} {text!r} is negative"))
+                return _SKIP
+            return amount
+        return money_value
+    if col.type in (NUMBER, INTEGER):
+        integer, year = col.type == INTEGER, name == "assessment_year"
+
+        def number_value(raw, text, row_unit, problems, warnings):
+            n = Decimal(text) if _plain_digits(raw, text) else parse_decimal(raw)
+            if abs(n) >= MAX_NUMBER:
+                raise ValueError(text)
+            if integer:
+                if n != n.to_integral_value():
+                    raise ValueError(text)
+                n = int(n)
+            if n < 0:
+                problems.append(Problem(name, text, "amount_non_negative", f"{name} {text!r} is negative"))
+                return _SKIP
+            if year and not 2014 <= n <= 2030:
+                problems.append(Problem(name, text, "year_range", f"year {text!r} is outside 2014–2030"))
+                return _SKIP
+            return n
+        return number_value
+    if col.type == SHARE:
+        def share_value(raw, text, row_unit, problems, warnings):
+            share = parse_share(raw)
+            if not 0 <= share <= 1:
+                problems.append(Problem(name, text, "share_range", f"{name} {text!r} is not between 0 and 1"))
+                return _SKIP
+            if share > AWARD_SHARE_WARNING:
+                warnings.append("award_share_high")
+            return share
+        return share_value
+    raise ValueError(f"no converter for column type {col.type!r} ({name})")

@@ -207,3 +207,38 @@ def test_neutralise_formula_round_trip_through_csv(tmp_path):
     with p.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerow([neutralise_formula(v) for v in ["=HYPERLINK(\"x\")", "张江", 12]])
     assert p.read_bytes().decode("utf-8") == "\"'=HYPERLINK(\"\"x\"\")\",张江,12\r\n"
+
+
+# The per-file converters (row_normaliser) take short paths for ISO dates and amounts of plain digits; on
+# every cell they must agree with the general parsers, including the cells that only look like the short case.
+SHORT_PATH_CELLS = ["0", "007", "12000", "99999999999999999", "999999999999999999", "１２０００", "12,000", "1e3",
+                    "12.5", " 42 ", "-5", "²", "٣", "12万元"]
+DATE_CELLS = ["2018-06-30", "2018-02-30", "2018-6-30", "２０１８-０６-３０", "2018-06-3O", "20180630", "2018年6月30日"]
+
+
+@pytest.mark.parametrize("cell", SHORT_PATH_CELLS)
+@pytest.mark.parametrize("unit_header", ["中央财政资金（元）", "中央财政资金（万元）", "中央财政资金（亿元）"])
+def test_amount_short_path_agrees_with_parse_money(cell, unit_header):
+    values, problems, _ = row([unit_header], [cell])
+    unit = {"（元）": "yuan", "（万元）": "wan_yuan", "（亿元）": "yi_yuan"}[unit_header[unit_header.index("（"):]]
+    try:
+        expected, _ = parse_money(cell, unit)
+    except ValueError:
+        assert [p.rule for p in problems] == ["number_parse"] and "funding_central_yuan" not in values
+        return
+    if expected < 0:
+        assert [p.rule for p in problems] == ["amount_non_negative"]
+    else:
+        assert not problems and values["funding_central_yuan"] == expected
+        assert str(values["funding_central_yuan"]) == str(expected)  # same scale (two decimals), not only equal
+
+
+@pytest.mark.parametrize("cell", DATE_CELLS)
+def test_date_short_path_agrees_with_parse_date(cell):
+    values, problems, _ = row(立项日期=cell)
+    try:
+        expected = parse_date(cell)
+    except ValueError:
+        assert [p.rule for p in problems] == ["date_parse"]
+        return
+    assert not problems and values["start_date"] == expected
