@@ -120,7 +120,7 @@ def cmd_check(args) -> int:
         "rows_received": outcome.rows_received, "rows_accepted": outcome.rows_loaded,
         "rows_quarantined": outcome.rows_quarantined, "rows_with_warnings": outcome.rows_with_warnings,
         "problems": [{k: v for k, v in p.items() if k != "row_data"} for p in outcome.problems],
-        "warnings": outcome.warnings, "notes": outcome.notes,
+        "warnings": list(outcome.warnings), "notes": outcome.notes,
     }
     if args.json:
         _print_json(result)

@@ -16,6 +16,7 @@ from stic.config import settings
 from stic.kinds import KINDS, LINEAGE_COLUMNS, PG_TYPES, TRAILING_COLUMNS, Kind
 from stic.normalise import RULES, Problem, map_headers, row_normaliser
 from stic.readers import FileRejected, open_table
+from stic.spill import SpillList
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,9 @@ class ParseOutcome:
     rows_with_warnings: int = 0
     rejected: str | None = None  # file-level reason: nothing is loaded
     rejected_rule: str | None = None
-    problems: list[dict] = field(default_factory=list)  # one per rule broken, with row and column
-    warnings: list[dict] = field(default_factory=list)
+    # One per rule broken, with row and column; past 10,000 they wait on disk (stic.spill), not in memory.
+    problems: SpillList = field(default_factory=SpillList)
+    warnings: SpillList = field(default_factory=SpillList)
     notes: list[str] = field(default_factory=list)
     format: str | None = None
     encoding: str | None = None

@@ -140,3 +140,23 @@ def test_a_submission_left_half_way_is_finished_by_resume(clean_warehouse, fixtu
     assert out.status == "published" and out.rows_loaded == 3
     assert c.execute("select count(*) from raw.projects").fetchone()[0] == 3
     assert c.execute("select count(*) from audit.loads").fetchone()[0] == 1
+
+
+def test_quarantine_past_the_memory_limit_is_kept_on_disk_and_loaded_whole(clean_warehouse, fixture_file, tmp_path,
+                                                                          monkeypatch):
+    """The quarantine list of a huge bad file spills to disk (stic.spill); every record still reaches the ledger."""
+    from stic import spill
+
+    monkeypatch.setattr(spill, "KEEP_IN_MEMORY", 4)
+    good = fixture_file("pipeline/projects_ok.csv").read_text(encoding="utf-8").splitlines()
+    lines = [good[0], good[1]] + [good[1].replace("P-OK-1", f"P-BAD-{i}").replace(",PD,", f",Atlantis{i},")
+                                  for i in range(12)]
+    path = tmp_path / "projects_many_bad.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = pipeline.ingest_file(path, submitter="PD", kind="projects", period="2018")
+    assert out.status == "published", out.reason
+    assert (out.rows_loaded, out.rows_quarantined) == (1, 12)
+    got = clean_warehouse.execute(
+        "select source_row_number, submitted_value, rule from audit.rejected_rows where submission_id = %s "
+        "order by source_row_number", (out.submission_id,)).fetchall()
+    assert got == [(i + 3, f"Atlantis{i}", "code_list") for i in range(12)]
