@@ -199,9 +199,13 @@ def init_schema(conn: psycopg.Connection) -> None:
         conn.execute(ddl)
         for kind in KINDS.values():
             conn.execute(raw_table_ddl(kind))
-            conn.execute(
-                sql.SQL("create index if not exists {} on {} (submission_id)").format(
-                    sql.Identifier(f"{kind.raw_table}_submission_idx"), sql.Identifier("raw", kind.raw_table)
+            # submission_id: a load's or a submission's rows; the key: the incremental facts re-rank only the
+            # keys of changed submissions (dbt macro incremental_changed_keys).
+            for suffix, column in (("submission_idx", "submission_id"), ("key_idx", kind.key)):
+                conn.execute(
+                    sql.SQL("create index if not exists {} on {} ({})").format(
+                        sql.Identifier(f"{kind.raw_table}_{suffix}"), sql.Identifier("raw", kind.raw_table),
+                        sql.Identifier(column),
+                    )
                 )
-            )
         conn.execute(sql.SQL("comment on schema audit is {}").format(sql.Literal(fingerprint)))

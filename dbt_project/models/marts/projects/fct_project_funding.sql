@@ -1,8 +1,25 @@
+{#- Incremental like fct_projects: a run unpivots only the project codes whose record may have changed
+    since the last build; delete+insert replaces every source row of those codes. -#}
+-- depends_on: {{ ref('stg_raw__projects') }}, {{ ref('stg_audit__submissions') }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='project_code',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['project_code']}, {'columns': ['submission_id']}],
+        post_hook="{{ delete_unpublished_rows() }}"
+    )
+}}
+
 with
 
 projects as (
 
     select * from {{ ref('fct_projects') }}
+    {% if is_incremental() %}
+        where project_code in ({{ incremental_changed_keys('projects', 'project_code') }})
+    {% endif %}
 
 ),
 
@@ -16,6 +33,7 @@ unpivoted as (
         projects.submitter_code,
         projects.submission_id,
         projects.start_date,
+        projects.published_at,
         sources.funding_source,
         sources.amount_yuan
     from projects
@@ -50,7 +68,10 @@ final as (
         start_date::date as start_date,
 
         ---------- money
-        amount_yuan::numeric(20, 2) as amount_yuan
+        amount_yuan::numeric(20, 2) as amount_yuan,
+
+        ---------- timestamps
+        published_at::timestamptz as published_at
 
     from unpivoted
 

@@ -1,8 +1,36 @@
+{#- Incremental: a run ranks only the project codes of submissions whose status changed since the last
+    build (macro incremental_changed_keys) and replaces those codes (delete+insert); the post-hook drops
+    rows whose submission is no longer published. Incremental and full refresh agree
+    (tests/assert_fct_projects_matches_published.sql). -#}
+-- depends_on: {{ ref('stg_raw__projects') }}, {{ ref('stg_audit__submissions') }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='project_code',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['submission_id']}],
+        post_hook="{{ delete_unpublished_rows() }}"
+    )
+}}
+
 with
 
 projects as (
 
-    select * from {{ ref('int_projects_published') }}
+    {% if is_incremental() %}
+        select canonical.*
+        from ({{ incremental_changed_keys('projects', 'project_code') }}) as changed
+        cross join lateral (
+            -- offset 0 keeps this a subquery, so the key condition is pushed below the ranking windows
+            -- of int_projects_published and read through the index on raw.projects (project_code)
+            select * from {{ ref('int_projects_published') }} as published
+            where published.project_code = changed.project_code
+            offset 0
+        ) as canonical
+    {% else %}
+        select * from {{ ref('int_projects_published') }}
+    {% endif %}
 
 ),
 
@@ -37,7 +65,10 @@ final as (
         (
             coalesce(funding_central_yuan, 0) + coalesce(funding_municipal_yuan, 0)
             + coalesce(funding_district_yuan, 0) + coalesce(funding_self_raised_yuan, 0)
-        )::numeric(20, 2) as funding_total_yuan
+        )::numeric(20, 2) as funding_total_yuan,
+
+        ---------- timestamps
+        published_at::timestamptz as published_at
 
     from projects
 

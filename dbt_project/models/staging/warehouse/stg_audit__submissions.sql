@@ -32,7 +32,8 @@ renamed as (
 
         ---------- timestamps
         received_at,
-        published_at
+        published_at,
+        status_changed_at
 
     from source
 
