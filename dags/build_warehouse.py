@@ -4,17 +4,21 @@
 Runs when a submission of any kind is published (or on demand): dbt builds staging, intermediate and
 marts through Cosmos (models and their tests, in dependency order, from the manifest written by
 `stic setup` — no `dbt ls` at parse time), then prints the warehouse summary.
+
+The dbt stage runs in Cosmos' watcher mode: one task (`dbt.dbt_producer_watcher`) runs a single
+`dbt build`; for each model a `.run` task and a `.test` task report that model's and its tests' outcome
+from the producer, so the graph still shows what failed. The producer's log has dbt's own output.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from _stic_common import DEFAULT_ARGS, RAW_ASSETS
 from airflow.sdk import dag, task
-from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos import DbtTaskGroup, ExecutionConfig, ExecutionMode, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
 PROJECT_ROOT = Path(os.environ.get("STIC_HOME") or Path(__file__).resolve().parents[1])
@@ -48,12 +52,22 @@ def build_warehouse():
         project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST),
         profile_config=ProfileConfig(profile_name="stic_warehouse", target_name="warehouse",
                                      profiles_yml_filepath=DBT_DIR / "profiles.yml"),
-        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER,
+        # One `dbt build` of the whole project (models, seeds, snapshot, unit and data tests; a failing test
+        # skips what depends on it, as TestBehavior.BUILD did per model) instead of one dbt start-up per model.
+        execution_config=ExecutionConfig(execution_mode=ExecutionMode.WATCHER,
+                                         invocation_mode=InvocationMode.DBT_RUNNER,
                                          test_indirect_selection=TestIndirectSelection.CAUTIOUS),
-        # A test on several models (relationships) runs once all of them are built, in a task of its own.
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
-                                   should_detach_multiple_parents_tests=True),
-        operator_args={"install_deps": False},
+        # Watcher mode has no BUILD rendering (its DbtBuild operator raises); AFTER_EACH keeps the tests in the
+        # producer's build and adds a `.test` task per model. A test on several models counts in each model's
+        # `.test` task: detached, its task would wait for a result the producer never reports under its name.
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
+                                   should_detach_multiple_parents_tests=False),
+        # The per-model tasks are sensors on the producer's XComs. They reschedule rather than defer:
+        # `airflow dags test` runs one task at a time in one process, so a deferred sensor's trigger would
+        # wait for ever for a producer that cannot start. The producer ignores these arguments.
+        operator_args={"install_deps": False, "deferrable": False, "mode": "reschedule", "poke_interval": 5,
+                       "timeout": timedelta(hours=1)},
+        # The producer is never retried: a second attempt would skip, and each model would then run on its own.
         default_args={"retries": 0},
     )
 
@@ -91,7 +105,19 @@ def build_warehouse():
         print(summary.render(s))
         return s["submissions"]
 
-    ensure_warehouse() >> dbt >> secure_marts() >> validate_marts() >> build_reports() >> print_summary()
+    @task(trigger_rule="one_failed")
+    def fail_run() -> None:
+        """build_reports runs after a failure too (all_done), so the run would end green: end it red instead."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException("a task of this run failed: see the dbt, secure_marts or validate_marts tasks")
+
+    secured = secure_marts()
+    validated = validate_marts()
+    reports = build_reports()
+    summary = print_summary()
+    ensure_warehouse() >> dbt >> secured >> validated >> reports >> summary
+    [secured, validated, reports, summary] >> fail_run()
 
 
 build_warehouse()
