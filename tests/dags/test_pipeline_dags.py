@@ -38,3 +38,8 @@ def test_district_files_flow_through_the_dags_into_the_marts(airflow_home, clean
     cli.run_dags(settings().warehouse_url)
     assert c.execute("select count(*) from audit.submissions").fetchone()[0] == 3
     assert c.execute("select count(*) from raw.projects").fetchone()[0] == 4
+
+    # A dbt test that fails inside the build makes the run fail (not only its task): an unknown district.
+    c.execute("update raw.projects set district = 'ZZ' where project_code = 'P-OK-1'")
+    with pytest.raises(SystemExit, match="DAG build_warehouse failed"):
+        cli.run_dags(settings().warehouse_url)
