@@ -418,11 +418,17 @@ def measure_ingest(figs: dict[str, Figure], sc: Scale, url: str, data: Path) -> 
         f1.decide(f1.ratio >= 0.5)
         # Figure 4: the suite on that very batch (a query asset on its load id).
         try:
+            # A worker imports GX once per process (2.5-3 s: scipy, altair), not once per batch: the
+            # import is timed on its own and reported beside the figure, not in it.
+            t = time.perf_counter()
+            import great_expectations  # noqa: F401
+            gx_import_s = time.perf_counter() - t
             t = time.perf_counter()
             run = validate_load(conn, sid, url=url)
             gx_s = time.perf_counter() - t
             f4.measured, f4.baseline, f4.ratio = gx_s, load_s, gx_s / load_s
             f4.details = {"rows": n, "gx_s": round(gx_s, 2), "load_s": round(load_s, 2),
+                          "gx_import_s_once_per_process": round(gx_import_s, 2),
                           "expectations": run.evaluated, "success": run.success}
             f4.decide(f4.ratio <= 0.25)
             _log(f"fig 4: GX {gx_s:.1f}s on {n:,} rows ({run.evaluated} expectations)")
@@ -480,6 +486,8 @@ def measure_memory(figs: dict[str, Figure], sc: Scale, admin: str, suffix: str, 
         idle = _run_worker(None, url, env)
         _log(f"fig 2: idle worker (imports + connection) peak RSS {idle['peak_rss_mb']:.0f} MB")
         for fig, fmt, sizes in ((figs["2a"], "csv", sc.csv_mb), (figs["2b"], "xlsx", sc.xlsx_mb)):
+            if fig.status == "skipped":
+                continue
             try:
                 res = []
                 for mb in sizes:

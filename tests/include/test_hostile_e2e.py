@@ -305,18 +305,47 @@ XLSX_MAX_ROWS = 1_048_576
 
 
 @pytest.mark.slow
-def test_a_full_1048576_row_workbook_loads_or_is_refused_clearly(clean_warehouse, tmp_path, capsys):
-    """Excel's last row: 1,048,575 data rows under a header, written at test time (openpyxl write_only)."""
+def write_full_sheet(path, header: list[str], row) -> None:
+    """A workbook of XLSX_MAX_ROWS rows, as openpyxl's write-only mode writes it, ten times faster.
+
+    openpyxl writes the package (a header-only workbook); its sheet XML is then streamed again with every
+    data row in openpyxl's own cell form (inline strings): 2.5 minutes of openpyxl's per-cell objects
+    become ~15 s, for the same kind of file.
+    """
+    import zipfile
+    from xml.sax.saxutils import escape
+
     import openpyxl
 
+    seed = path.with_name("seed.xlsx")
+    wb = openpyxl.Workbook(write_only=True)
+    wb.create_sheet("项目").append(header)
+    wb.save(seed)
+    columns = [chr(ord("A") + j) for j in range(len(header))]
+    with zipfile.ZipFile(seed) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename != "xl/worksheets/sheet1.xml":
+                dst.writestr(info.filename, data)
+                continue
+            head, tail = data.decode("utf-8").split("</sheetData>")
+            with dst.open(info.filename, "w", force_zip64=True) as out:
+                out.write(head.encode("utf-8"))
+                for start in range(2, XLSX_MAX_ROWS + 1, 10_000):
+                    out.write("".join(
+                        f'<row r="{r}">' + "".join(f'<c r="{c}{r}" t="inlineStr"><is><t>{escape(v)}</t></is></c>'
+                                                  for c, v in zip(columns, row(r - 2), strict=True)) + "</row>"
+                        for r in range(start, min(start + 10_000, XLSX_MAX_ROWS + 1))).encode("utf-8"))
+                out.write(("</sheetData>" + tail).encode("utf-8"))
+    seed.unlink()
+
+
+def test_a_full_1048576_row_workbook_loads_or_is_refused_clearly(clean_warehouse, tmp_path, capsys):
+    """Excel's last row: 1,048,575 data rows under a header, written at test time (openpyxl write_only)."""
     path = tmp_path / "full_sheet.xlsx"
     t = time.monotonic()
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet("项目")
-    ws.append(["项目编号", "项目名称", "级别", "领域", "牵头单位", "区", "立项日期", "状态"])
-    for i in range(XLSX_MAX_ROWS - 1):
-        ws.append([f"X{i:07d}", "张江项目", "市级", "能源", "复旦大学", "浦东", "2018-01-01", "在研"])
-    wb.save(path)
+    write_full_sheet(path, ["项目编号", "项目名称", "级别", "领域", "牵头单位", "区", "立项日期", "状态"],
+                     lambda i: [f"X{i:07d}", "张江项目", "市级", "能源", "复旦大学", "浦东", "2018-01-01", "在研"])
     written = time.monotonic() - t
     out = pipeline.ingest_file(path, submitter="SJ", kind="projects", period="2018")
     c = clean_warehouse
