@@ -1,27 +1,28 @@
-{#- Each submitter's latest report of a key; a key whose submitters disagree is a conflict. -#}
+{#- Each submitter's latest report of a key; a key whose submitters disagree is a conflict.
+    Only keys reported by more than one submitter are read (macro latest_reports_of_shared_keys). -#}
 with
 
 projects as (
 
-    select * from {{ ref('int_projects_reported') }}
+    {{ latest_reports_of_shared_keys('projects', ['project_code']) }}
 
 ),
 
 facilities as (
 
-    select * from {{ ref('int_facilities_reported') }}
+    {{ latest_reports_of_shared_keys('facilities', ['facility_code']) }}
 
 ),
 
 platform_assessments as (
 
-    select * from {{ ref('int_platform_assessments_reported') }}
+    {{ latest_reports_of_shared_keys('platform_assessments', ['platform_code', 'assessment_year']) }}
 
 ),
 
 ip_transactions as (
 
-    select * from {{ ref('int_ip_transactions_reported') }}
+    {{ latest_reports_of_shared_keys('ip_transactions', ['transaction_code']) }}
 
 ),
 
