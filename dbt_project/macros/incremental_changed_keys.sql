@@ -4,9 +4,9 @@
 
     A key can change only when a submission that reports it changes status (published, superseded,
     withdrawn): its rows in raw are found through their submission_id (indexed). "Since the last build" is
-    every status change at or after the latest publication the table holds, less an hour: a publishing
-    transaction still open while the last build read the ledger is picked up by the next one (keys read
-    twice are rebuilt twice, to the same result). -#}
+    every status change at or after the latest publication the table holds. That needs no safety margin
+    because the model holds the ledger's publication lock (pre-hook lock_ledger_publications): every
+    publication it cannot see commits after it, with a timestamp taken after the lock (stic.ledger.set_status). -#}
 {% macro incremental_changed_keys(kind, key) -%}
     select distinct reported.{{ key }}
     from {{ ref('stg_raw__' ~ kind) }} as reported
@@ -16,7 +16,7 @@
         where
             submissions.submission_kind = '{{ kind }}'
             and submissions.status_changed_at >= (
-                select coalesce(max(built.published_at), '-infinity'::timestamptz) - interval '1 hour'
+                select coalesce(max(built.published_at), '-infinity'::timestamptz)
                 from {{ this }} as built
             )
     )
@@ -31,4 +31,11 @@
         from {{ ref('stg_audit__submissions') }} as submissions
         where not submissions.is_published
     )
+{%- endmacro %}
+
+
+{#- A pre-hook of the models that read the ledger incrementally: wait for transactions that publish or
+    unpublish submissions to commit, and hold new ones until this model commits (stic.ledger.PUBLICATION_LOCK). -#}
+{% macro lock_ledger_publications() -%}
+    select pg_advisory_xact_lock(hashtext('stic.ledger.publication'))
 {%- endmacro %}

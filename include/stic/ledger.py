@@ -78,15 +78,27 @@ def key_lock(conn: psycopg.Connection, submitter: str, kind: str, period: str) -
     conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"stic.submission:{submitter}:{kind}:{period}",))
 
 
+# Held shared by every transaction that publishes or unpublishes a submission, exclusively by the dbt models
+# that read the ledger incrementally (macro incremental_changed_keys): such a model sees every publication
+# with a timestamp before its own read, and every later one gets a later timestamp.
+PUBLICATION_LOCK = "stic.ledger.publication"
+
+
 def set_status(conn: psycopg.Connection, submission_id: int, status: str, reason: str | None = None, **fields) -> None:
-    cols = ", ".join(f"{k} = %({k})s" for k in fields)
-    params = {"id": submission_id, "status": status, "reason": reason, **fields}
     prev = conn.execute(
         "select status from audit.submissions where submission_id = %s", (submission_id,)
     ).fetchone()[0]
+    if status in ("published", "superseded") or prev == "published":
+        conn.execute("select pg_advisory_xact_lock_shared(hashtext(%s))", (PUBLICATION_LOCK,))
+    # The time of the change itself, taken after the lock (now() is the transaction's start).
+    changed_at = conn.execute("select clock_timestamp()").fetchone()[0]
+    if status == "published":
+        fields.setdefault("published_at", changed_at)
+    cols = ", ".join(f"{k} = %({k})s" for k in fields)
+    params = {"id": submission_id, "status": status, "reason": reason, "changed_at": changed_at, **fields}
     conn.execute(
         f"update audit.submissions set status = %(status)s, status_reason = coalesce(%(reason)s, status_reason), "
-        f"status_changed_at = now(){', ' + cols if cols else ''} where submission_id = %(id)s",
+        f"status_changed_at = %(changed_at)s{', ' + cols if cols else ''} where submission_id = %(id)s",
         params,
     )
     conn.execute(
@@ -193,7 +205,7 @@ def publish(conn: psycopg.Connection, submission_id: int) -> str:
             for (old,) in earlier:
                 set_status(conn, old, "superseded", f"the same interval was pulled again (submission {submission_id})",
                            superseded_by=submission_id)
-            set_status(conn, submission_id, "published", "passed validation", published_at=_now(conn))
+            set_status(conn, submission_id, "published", "passed validation")
             return "published"
         newer = conn.execute(
             "select submission_id from audit.submissions where submitter_code = %s and kind = %s and period = %s "
@@ -211,9 +223,5 @@ def publish(conn: psycopg.Connection, submission_id: int) -> str:
         ).fetchall()
         for (old,) in older:
             set_status(conn, old, "superseded", f"corrected by submission {submission_id}", superseded_by=submission_id)
-        set_status(conn, submission_id, "published", "passed validation", published_at=_now(conn))
+        set_status(conn, submission_id, "published", "passed validation")
         return "published"
-
-
-def _now(conn: psycopg.Connection):
-    return conn.execute("select now()").fetchone()[0]

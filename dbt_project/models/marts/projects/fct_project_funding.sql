@@ -8,6 +8,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['project_code']}, {'columns': ['submission_id']}],
+        pre_hook="{{ lock_ledger_publications() }}",
         post_hook="{{ delete_unpublished_rows() }}"
     )
 }}

@@ -10,6 +10,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['submission_id']}],
+        pre_hook="{{ lock_ledger_publications() }}",
         post_hook="{{ delete_unpublished_rows() }}"
     )
 }}
