@@ -39,3 +39,13 @@
 {% macro lock_ledger_publications() -%}
     select pg_advisory_xact_lock(hashtext('stic.ledger.publication'))
 {%- endmacro %}
+
+{#- is_incremental(), and {{ this }} already has the published_at watermark: a table built by an earlier
+    version of the project (a full table without it) is rebuilt from everything once, then incrementally. -#}
+{% macro reads_changes_only() -%}
+    {%- if not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {{ return('published_at' in columns) }}
+{%- endmacro %}

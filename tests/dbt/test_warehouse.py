@@ -50,6 +50,8 @@ def rows(conn, query: str) -> list[tuple]:
 
 
 IP_MART = "select * from marts.fct_ip_transactions order by transaction_code"
+PROJECT_MART = "select * from marts.fct_projects order by project_code"
+FUNDING_MART = "select * from marts.fct_project_funding order by project_funding_id"
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +102,10 @@ def built(warehouse_url, tmp_path_factory):
     dbt.run(["build"], quiet=True)
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         incremental_ip = rows(conn, IP_MART)
-    return {"ids": ids, "first_ip": first_ip, "incremental_ip": incremental_ip}
+        incremental_projects = rows(conn, PROJECT_MART)
+        incremental_funding = rows(conn, FUNDING_MART)
+    return {"ids": ids, "first_ip": first_ip, "incremental_ip": incremental_ip,
+            "incremental_projects": incremental_projects, "incremental_funding": incremental_funding}
 
 
 @pytest.fixture()
@@ -158,6 +163,10 @@ def test_full_refresh_gives_the_same_rows_as_incremental(built, wh):
     dbt.run(["build", "--full-refresh"], quiet=True)
     assert [r[0] for r in built["incremental_ip"]] == ["T-1", "T-3"]
     assert rows(wh, IP_MART) == built["incremental_ip"]
+    # The project facts: every column of every row, after a correction that dropped a project (P-2).
+    assert [r[0] for r in built["incremental_projects"]] == ["P-1"]
+    assert rows(wh, PROJECT_MART) == built["incremental_projects"]
+    assert rows(wh, FUNDING_MART) == built["incremental_funding"]
 
 
 def test_a_contract_violation_fails_the_build(built, warehouse_url, tmp_path):

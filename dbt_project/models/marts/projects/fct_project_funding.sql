@@ -18,7 +18,7 @@ with
 projects as (
 
     select * from {{ ref('fct_projects') }}
-    {% if is_incremental() %}
+    {% if reads_changes_only() %}
         where project_code in ({{ incremental_changed_keys('projects', 'project_code') }})
     {% endif %}
 

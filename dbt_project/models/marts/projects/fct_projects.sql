@@ -19,7 +19,7 @@ with
 
 projects as (
 
-    {% if is_incremental() %}
+    {% if reads_changes_only() %}
         select canonical.*
         from ({{ incremental_changed_keys('projects', 'project_code') }}) as changed
         cross join lateral (
