@@ -9,7 +9,7 @@
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['project_code']}, {'columns': ['submission_id']}],
         pre_hook="{{ lock_ledger_publications() }}",
-        post_hook="{{ delete_unpublished_rows() }}"
+        post_hook=["{{ delete_unpublished_rows() }}", "analyze {{ this }}"]
     )
 }}
 
@@ -18,7 +18,7 @@ with
 projects as (
 
     select * from {{ ref('fct_projects') }}
-    {% if reads_changes_only() %}
+    {% if reads_changes_only('projects') %}
         where project_code in ({{ incremental_changed_keys('projects', 'project_code') }})
     {% endif %}
 

@@ -11,7 +11,7 @@
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['submission_id']}],
         pre_hook="{{ lock_ledger_publications() }}",
-        post_hook="{{ delete_unpublished_rows() }}"
+        post_hook=["{{ delete_unpublished_rows() }}", "analyze {{ this }}"]
     )
 }}
 
@@ -19,7 +19,7 @@ with
 
 projects as (
 
-    {% if reads_changes_only() %}
+    {% if reads_changes_only('projects') %}
         select canonical.*
         from ({{ incremental_changed_keys('projects', 'project_code') }}) as changed
         cross join lateral (
