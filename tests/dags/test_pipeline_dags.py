@@ -39,7 +39,8 @@ def test_district_files_flow_through_the_dags_into_the_marts(airflow_home, clean
     assert c.execute("select count(*) from audit.submissions").fetchone()[0] == 3
     assert c.execute("select count(*) from raw.projects").fetchone()[0] == 4
 
-    # A dbt test that fails inside the build makes the run fail (not only its task): an unknown district.
-    c.execute("update raw.projects set district = 'ZZ' where project_code = 'P-OK-1'")
+    # A dbt test that fails inside the build makes the run fail (not only its task): an unknown district in
+    # a fact row that the incremental build keeps (no submission changed), caught by its relationships test.
+    c.execute("update marts.fct_projects set district_code = 'ZZ' where project_code = 'P-OK-1'")
     with pytest.raises(SystemExit, match="DAG build_warehouse failed"):
         cli.run_dags(settings().warehouse_url)

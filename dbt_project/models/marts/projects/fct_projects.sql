@@ -24,10 +24,11 @@ projects as (
         from ({{ incremental_changed_keys('projects', 'project_code') }}) as changed
         cross join lateral (
             -- offset 0 keeps this a subquery, so the key condition is pushed below the ranking windows
-            -- of int_projects_published and read through the index on raw.projects (project_code)
-            select * from {{ ref('int_projects_published') }} as published
+            -- of int_projects_published and read through the index on raw.projects (project_code);
+            -- no order by: one key has one canonical row
+            select published.* from {{ ref('int_projects_published') }} as published
             where published.project_code = changed.project_code
-            offset 0
+            offset 0  -- noqa: AM09
         ) as canonical
     {% else %}
         select * from {{ ref('int_projects_published') }}
