@@ -56,9 +56,6 @@ class SpillList:
         """A slice of the in-memory head (for messages: `problems[:3]`)."""
         return self._head[index]
 
-    def __eq__(self, other: object) -> bool:
-        return list(self) == list(other) if isinstance(other, list | SpillList) else NotImplemented
-
     def __repr__(self) -> str:
         return f"SpillList({len(self)} items, {self._spilled} on disk)"
 

@@ -25,4 +25,4 @@ def test_a_short_list_stays_in_memory():
     items = SpillList(keep=5)
     for i in range(5):
         items.append({"row": i})
-    assert items.spilled == 0 and items == [{"row": i} for i in range(5)]
+    assert items.spilled == 0 and list(items) == [{"row": i} for i in range(5)]
