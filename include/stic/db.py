@@ -141,11 +141,15 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+def raw_table_columns(kind: Kind) -> list[tuple[str, str]]:
+    """(name, declared type) of the kind's own columns and the trailing ones: what a newer contract may add."""
+    return [(c.name, PG_TYPES[c.type]) for c in kind.columns] + list(TRAILING_COLUMNS)
+
+
 def raw_table_ddl(kind: Kind) -> sql.Composed:
     cols = [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in LINEAGE_COLUMNS]
     cols.append(sql.SQL("source_sheet text not null default ''"))
-    cols += [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(PG_TYPES[c.type])) for c in kind.columns]
-    cols += [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in TRAILING_COLUMNS]
+    cols += [sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in raw_table_columns(kind)]
     return sql.SQL("create table if not exists {} ({}, primary key (load_id, source_sheet, source_row_number))").format(
         sql.Identifier("raw", kind.raw_table), sql.SQL(", ").join(cols)
     )
@@ -199,6 +203,10 @@ def init_schema(conn: psycopg.Connection) -> None:
         conn.execute(ddl)
         for kind in KINDS.values():
             conn.execute(raw_table_ddl(kind))
+            # A column added to the contract after the table was made (old rows keep NULL in it).
+            for n, t in raw_table_columns(kind):
+                conn.execute(sql.SQL("alter table {} add column if not exists {} {}").format(
+                    sql.Identifier("raw", kind.raw_table), sql.Identifier(n), sql.SQL(t)))
             # submission_id: a load's or a submission's rows; the key: the incremental facts re-rank only the
             # keys of changed submissions (dbt macro incremental_changed_keys).
             for suffix, column in (("submission_idx", "submission_id"), ("key_idx", kind.key)):

@@ -37,6 +37,18 @@ class ParseOutcome:
     notes: list[str] = field(default_factory=list)
     format: str | None = None
     encoding: str | None = None
+    # The header mapping applied, one dict per mapped column: {header, column, unit, factor}.
+    header_mapping: list[dict] = field(default_factory=list)
+    # Headers read but mapped to nothing (and not carrying amounts, which would reject the file).
+    ignored_columns: list[str] = field(default_factory=list)
+    # Rows recognised as layout, not data (total/subtotal rows, signature and notes lines): {row, sheet, reason, text}.
+    skipped_rows: list[dict] = field(default_factory=list)
+
+    def intake_details(self) -> dict:
+        """What audit.loads.intake_details keeps of this outcome (receipts read it back)."""
+        return {"header_mapping": self.header_mapping, "ignored_columns": self.ignored_columns,
+                "skipped_rows": self.skipped_rows[:1000], "skipped_rows_total": len(self.skipped_rows),
+                "notes": self.notes}
 
     @property
     def would_publish(self) -> bool:
@@ -206,8 +218,10 @@ def load_submission(
                                     None if p["value"] is None else str(p["value"])[:1000],
                                     p["rule"], p["severity"], p["message"], json.dumps(p["row_data"], ensure_ascii=False)))
         conn.execute(
-            "update audit.loads set finished_at = now(), rows_loaded = %s, rows_quarantined = %s where load_id = %s",
-            (0 if outcome.rejected else outcome.rows_loaded, outcome.rows_quarantined, load_id),
+            "update audit.loads set finished_at = now(), rows_loaded = %s, rows_quarantined = %s, intake_details = %s "
+            "where load_id = %s",
+            (0 if outcome.rejected else outcome.rows_loaded, outcome.rows_quarantined,
+             json.dumps(outcome.intake_details(), ensure_ascii=False, default=str), load_id),
         )
         counts = dict(
             load_id=load_id, rows_received=outcome.rows_received,

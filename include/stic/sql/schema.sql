@@ -60,6 +60,9 @@ create table if not exists audit.loads (
     rows_loaded         integer,
     rows_quarantined    integer
 );
+-- What the reader and the header mapping found, for receipts and `stic check`: the mapping applied column by
+-- column, the ignored columns, the rows skipped as layout (totals, signatures) and the reader's notes.
+alter table audit.loads add column if not exists intake_details jsonb not null default '{}'::jsonb;
 
 create table if not exists audit.rejected_rows (
     rejected_row_id     bigserial primary key,
