@@ -304,7 +304,6 @@ def test_landing_path_outside_the_landing_area_is_refused(clean_warehouse, tmp_p
 XLSX_MAX_ROWS = 1_048_576
 
 
-@pytest.mark.slow
 def write_full_sheet(path, header: list[str], row) -> None:
     """A workbook of XLSX_MAX_ROWS rows, as openpyxl's write-only mode writes it, ten times faster.
 
@@ -340,6 +339,7 @@ def write_full_sheet(path, header: list[str], row) -> None:
     seed.unlink()
 
 
+@pytest.mark.slow
 def test_a_full_1048576_row_workbook_loads_or_is_refused_clearly(clean_warehouse, tmp_path, capsys):
     """Excel's last row: 1,048,575 data rows under a header, written at test time (openpyxl write_only)."""
     path = tmp_path / "full_sheet.xlsx"
