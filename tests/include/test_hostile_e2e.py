@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from stic import codes, ledger, pipeline
+from stic.load import check_file
 
 HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
 
@@ -170,8 +171,6 @@ def test_every_hostile_fixture_has_an_expected_outcome():
 
 @pytest.mark.parametrize("name", sorted(READER_OUTCOMES_2))
 def test_second_batch_through_the_readers(name):
-    from stic.load import check_file
-
     rule, accepted, words = READER_OUTCOMES_2[name]
     o = check_file(HOSTILE / name, "projects")  # never raises: a reason, or rows
     assert (o.rejected_rule, o.rows_loaded) == (rule, accepted), o.rejected
@@ -215,7 +214,8 @@ def test_generated_hostile_files_through_the_load(clean_warehouse, tmp_path, cap
     late.write_bytes((header + body).encode("utf-8") + "L-X,临港海洋,区级,海洋,上海海洋大学,浦东,2018-02-01,计划\n".encode("gbk"))
     cases = {one_line: ("line_too_long", "longer than"), late: ("encoding", "late_gbk.csv")}
     clear = 0
-    for i, (path, (_rule, words)) in enumerate(cases.items()):
+    for i, (path, (rule, words)) in enumerate(cases.items()):
+        assert check_file(path, "projects").rejected_rule == rule, path.name
         out = pipeline.ingest_file(path, submitter="MH", kind="projects", period=f"2019Q{i + 1}")
         assert out.status == "rejected" and words in out.reason and path.name in out.reason, out.reason
         sub = ledger.get(c, out.submission_id)
