@@ -81,6 +81,9 @@ class HeaderMap:
     ignored: list[str] = field(default_factory=list)  # headers that map to nothing
     missing: list[str] = field(default_factory=list)  # required columns not found
     problems: list[str] = field(default_factory=list)  # file-level problems (ambiguous headers, no unit)
+    # One per mapped column, in file order: {header, column, unit, factor, via} (shown by `stic check`, receipts).
+    mapping: list[dict] = field(default_factory=list)
+    ignored_positions: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -123,21 +126,35 @@ def split_header(h: Any, kind: Kind | None = None) -> tuple[str, str | None]:
 
 def score_header(kind: Kind, cells: list[Any]) -> int:
     """How many cells of a row are headers of this kind (used to find the header row below title rows)."""
+    from stic import headers as vocab
+
     aliases = header_aliases(kind)
     n = 0
     for cell in cells:
         if cell is None or (isinstance(cell, str) and len(cell) > 200):
             continue
         h = _clean_header(cell)
+        if not h:
+            continue
         m = _UNIT_IN_HEADER.search(h)
         if m:
             h = h[: m.start()]
         if codes.fold(h) in aliases or codes.fold(split_header(h, kind)[0]) in aliases:
             n += 1
+        elif len(h) <= 60 and (vocab.match(kind, cell).column or vocab.last_level_alias(aliases, h)):
+            n += 1  # 资金来源（万元）-中央财政, Central gov. funding (10k yuan): recognised by their parts
     return n
 
 
-def map_headers(kind: Kind, headers: list[Any]) -> HeaderMap:
+def map_headers(kind: Kind, headers: list[Any], *, submitter: str | None = None) -> HeaderMap:
+    """Which cell holds which column, and the unit of each amount column.
+
+    In this order: the submitter's profile (reference/profiles/<SUBMITTER>.yml), the exact aliases of
+    kinds.py, the header read as parts through reference/header_vocabulary.yml (stic.headers), and last
+    the exact alias of a flattened header's last level (基本信息-项目编号).
+    """
+    from stic import headers as vocab
+
     aliases = header_aliases(kind)
     hm = HeaderMap(positions={}, units={}, unit_position=None)
     for i, raw in enumerate(headers):
@@ -149,9 +166,29 @@ def map_headers(kind: Kind, headers: list[Any]) -> HeaderMap:
         if key in UNIT_HEADERS:
             hm.unit_position = i
             continue
-        col = aliases.get(key)
+        reading = vocab.read(h) if len(h) <= 200 else None
+        entry = vocab.profile_entry(submitter, kind, h, base)
+        via = "alias"
+        if entry is not None:
+            col, via = entry.column, f"profile {submitter.upper()}"
+            unit = unit or (reading.unit if reading else None) or entry.unit
+        else:
+            col = aliases.get(key)
+            if col is None and reading is not None:
+                found = vocab.match(kind, h)
+                if found.tied:
+                    hm.problems.append(
+                        f"header {h!r} could be any of {', '.join(found.tied)}: rename it to say which "
+                        f"(e.g. 中央财政资金（万元） / 市级财政资金（万元）), or ask the data stewards for a profile of "
+                        f"your office's headers; the warehouse does not guess"
+                    )
+                    continue
+                col, via = found.column, "vocabulary"
+                if col is None:
+                    col, via = vocab.last_level_alias(aliases, h), "alias (last level)"
         if col is None:
             hm.ignored.append(h)
+            hm.ignored_positions.append(i)
             continue
         if col in hm.positions:
             hm.problems.append(
@@ -162,8 +199,19 @@ def map_headers(kind: Kind, headers: list[Any]) -> HeaderMap:
         if kind.column(col).type == MONEY:
             if unit is None and key.endswith("yuan"):
                 unit = "yuan"  # the canonical header "…_yuan" names its unit
+            if unit is None and reading is not None:
+                if len(reading.units) > 1:
+                    hm.problems.append(f"header {h!r} states two units ({', '.join(reading.units)}); keep one")
+                unit = reading.unit
+            if reading is not None and reading.unsupported_units and unit is None:
+                hm.problems.append(
+                    f"header {h!r} states its amounts in {', '.join(reading.unsupported_units)}: the warehouse "
+                    f"converts 元, 万元 and 亿元 only; convert the column to one of them and say so in the header"
+                )
             if unit is not None:
                 hm.units[col] = unit
+        hm.mapping.append({"header": h, "column": col, "unit": hm.units.get(col),
+                           "factor": str(UNIT_FACTORS[hm.units[col]]) if col in hm.units else None, "via": via})
     hm.missing = [c.name for c in kind.columns if c.required and c.name not in hm.positions]
     for col, _pos in hm.positions.items():
         if kind.column(col).type == MONEY and col not in hm.units and hm.unit_position is None:
@@ -171,6 +219,10 @@ def map_headers(kind: Kind, headers: list[Any]) -> HeaderMap:
                 f"amount column {headers[hm.positions[col]]!r} states no unit: put it in the header "
                 f"(e.g. 金额（万元）) or add a unit column (单位: 元 / 万元 / 亿元); the warehouse never guesses a unit"
             )
+    if hm.unit_position is not None:
+        for m in hm.mapping:
+            if kind.column(m["column"]).type == MONEY and m["unit"] is None:
+                m["unit"] = f"per row, from column {_clean_header(headers[hm.unit_position])!r}"
     return hm
 
 
