@@ -167,7 +167,7 @@ def register(
             return Registration(sub_id, "rejected", is_new=True)
         if same:
             set_status(conn, sub_id, "duplicate", f"same bytes as submission {same[0]}; nothing loaded again",
-                       duplicate_of=same[0])
+                       duplicate_of=same[0], rows_loaded=0)  # nothing of it was loaded: 0, not unknown
             return Registration(sub_id, "duplicate", is_new=True, duplicate_of=same[0])
     faults.point("ledger.registered")
     log.info("registered submission %s: %s %s %s %s", sub_id, submitter, kind, period, name)
