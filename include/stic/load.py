@@ -73,6 +73,7 @@ def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_
     table = open_table(path, kind)
     outcome.format, outcome.encoding = table.format, table.encoding
     outcome.notes += table.notes
+    outcome.skipped_rows = table.skipped  # the reader fills it as the rows are read (totals, signature lines)
     hm = map_headers(kind, table.headers)
     if hm.missing:
         found = [str(h) for h in table.headers if h not in (None, "")]

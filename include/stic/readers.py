@@ -1,13 +1,16 @@
-"""Read submitted files (CSV, XLSX, JSON) as rows of cells, streaming, or reject them with a reason.
+"""Read submitted files (CSV, XLSX, XLS, ODS, JSON) as rows of cells, or reject them with a reason.
 
-A reader finds the header row (below any title rows), detects the text encoding of CSV files
+A reader finds the header row (below any title rows; a header of two or three levels, such as
+资金来源（万元） merged over 中央财政 | 市级财政, is flattened to one string per column, parent first:
+资金来源（万元）-中央财政), skips total rows (合计, 小计, Total) and signature or notes lines (填表人：,
+注：) into `Table.skipped`, detects the text encoding of CSV files
 (UTF-8, UTF-8 with BOM, GB18030/GBK, UTF-16 with BOM), and yields `(row_number, sheet, cells)` for
 each data row, where row_number is the line or spreadsheet row a submitter sees in their own tool.
 The format is decided by the file's content, not its name (a CSV named .xlsx is read as CSV).
 Anything that makes a file unreadable raises `FileRejected` with a reason naming the file — also
 while the rows are being read: a reader never lets a traceback out for a bad file.
 
-File reasons: empty, binary, unreadable, encoding, line_too_long, too_large, zip_bomb, unsafe_xml,
+File reasons: empty, binary, unreadable, encrypted, encoding, line_too_long, too_large, zip_bomb, unsafe_xml,
 no_header, bad_columns, missing_columns (the last two are also raised by `stic.load`).
 """
 
@@ -27,6 +30,7 @@ from typing import Any
 
 from stic.kinds import MONEY, Kind
 from stic.normalise import map_headers, score_header
+from stic.readers_calamine import CALAMINE_MAX_XLSX_BYTES, declares_dtd
 
 HEADER_SCAN_ROWS = 30
 HEADER_SCAN_CELLS = 500  # a "header" wider than this is not one
@@ -60,10 +64,13 @@ class Table:
     rows: Iterator[tuple[int, str | None, list[Any]]]
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Rows recognised as layout, not data, filled while `rows` is read: {row, sheet, reason, text}.
+    skipped: list[dict] = field(default_factory=list)
 
 
 def detect_format(path: Path, head: bytes) -> str:
-    """xlsx, json, csv, utf16 (text with a UTF-16 BOM), ole2 (old .xls or encrypted) or binary — by content."""
+    """xlsx (any zip: XLSX or ODS, told apart by _check_zip), json, csv, utf16 (text with a UTF-16 BOM),
+    ole2 (Excel 97-2003 .xls, or a password-protected workbook) or binary — by content."""
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     if head.startswith(OLE2_MAGIC):
@@ -143,19 +150,21 @@ def open_table(path: Path, kind: Kind) -> Table:
     fmt = detect_format(path, head)
     notes = []
     suffix = path.suffix.lower()
-    if fmt == "ole2":
-        raise FileRejected(
-            "unreadable",
-            f"{path.name}: an Excel 97-2003 (.xls) or password-protected workbook; "
-            "save it as .xlsx without a password, or as CSV UTF-8",
-        )
     if fmt == "binary":
-        raise FileRejected("binary", f"{path.name}: the file is binary (not CSV, XLSX or JSON text)")
-    expected = {".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json", ".csv": "csv", ".txt": "csv", ".tsv": "csv"}
+        raise FileRejected("binary", f"{path.name}: the file is binary (not CSV, XLSX, XLS, ODS or JSON text)")
+    if fmt == "xlsx":
+        fmt = _check_zip(path)
+    elif fmt == "ole2":
+        fmt = "xls"
+    expected = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods", ".json": "json", ".csv": "csv",
+                ".txt": "csv", ".tsv": "csv"}
     got = "csv" if fmt == "utf16" else fmt
     if suffix in expected and expected[suffix] != got:
         notes.append(f"the file is named {suffix} but its content is {got.upper()}; it was read as {got.upper()}")
-    if fmt == "xlsx":
+    if fmt in ("xls", "ods") or (fmt == "xlsx" and size <= CALAMINE_MAX_XLSX_BYTES and not declares_dtd(path)):
+        # A workbook with a DTD goes to openpyxl, whose defusedxml parser names the attack (unsafe_xml).
+        table = _open_calamine(path, kind, fmt)
+    elif fmt == "xlsx":
         table = _open_xlsx(path, kind)
     elif fmt == "json":
         try:
@@ -170,13 +179,98 @@ def open_table(path: Path, kind: Kind) -> Table:
     return table
 
 
-def _pick_header(kind: Kind, first_rows: list[tuple[int, list[Any]]], where: str) -> int:
-    """Index in first_rows of the header: the row that names the most columns of the kind."""
-    best_i, best = -1, 0
-    for i, (_n, cells) in enumerate(first_rows):
-        s = score_header(kind, cells[:HEADER_SCAN_CELLS])
+def _blank(c: Any) -> bool:
+    return c is None or (isinstance(c, str) and not c.strip())
+
+
+def _is_child_row(parent: list[Any], child: list[Any]) -> bool:
+    """Whether `child` is the next header level below `parent`, not a data row.
+
+    A child row has cells only under groups of the parent: a parent cell followed by empty cells (a merged
+    or centred 资金来源（万元）), whose first column and the empty ones after it hold the child labels.
+    Under a single-column header (项目编号, merged down over both rows) a child row is empty; a data row
+    is not (its key is there), so a data row is never taken for a header level.
+    """
+    width = max(len(parent), len(child))
+    p = parent + [None] * (width - len(parent))
+    c = child + [None] * (width - len(child))
+    if all(_blank(v) for v in c):
+        return False
+    group_start = None  # the column of the parent cell whose group the scan is in
+    for j in range(width):
+        if not _blank(p[j]):
+            group_start = j if j + 1 < width and _blank(p[j + 1]) and not _blank(c[j]) else None
+            if not _blank(c[j]) and group_start is None:
+                return False
+        elif not _blank(c[j]) and group_start is None:
+            return False
+    return True
+
+
+def _flatten(levels: list[list[Any]]) -> list[Any]:
+    """One header per column from header rows, parent first, joined by '-': 资金来源（万元）-中央财政.
+
+    A parent cell stands over the empty cells to its right within its own parent's group; it is only
+    written into a column that has a label below it (a blank spacer column stays blank, not a duplicate).
+    """
+    if len(levels) == 1:
+        return list(levels[0])
+    width = max(len(r) for r in levels)
+    rows = [r + [None] * (width - len(r)) for r in levels]
+    owners: list[list[int | None]] = []
+    for k, r in enumerate(rows):
+        own: list[int | None] = []
+        for j in range(width):
+            if not _blank(r[j]):
+                own.append(j)
+            elif j > 0 and (k == 0 or owners[k - 1][j] == owners[k - 1][j - 1]):
+                own.append(own[j - 1])
+            else:
+                own.append(None)
+        owners.append(own)
+    out: list[Any] = []
+    for j in range(width):
+        parts: list[str] = []
+        for k, r in enumerate(rows):
+            o = owners[k][j]
+            if o is None:
+                continue
+            if o != j and not any(not _blank(rows[d][j]) for d in range(k + 1, len(rows))):
+                continue  # a parent over a column with no label of its own below it
+            text = str(r[o]).strip()
+            if not parts or parts[-1] != text:
+                parts.append(text)
+        out.append("-".join(parts) if parts else None)
+    return out
+
+
+def _header_levels(kind: Kind, first_rows: list[tuple[int, list[Any]]], i: int) -> list[list[Any]]:
+    """The header rows starting at first_rows[i]: itself, and up to two child levels below it.
+
+    Only a row that is a header on its own (two columns of the kind at least) can be a parent, so a title
+    line or a '单位：万元' line above the header is never taken for a parent level.
+    """
+    top = first_rows[i][1][:HEADER_SCAN_CELLS]
+    levels = [top]
+    if sum(not _blank(c) for c in top) < 2 or score_header(kind, top) < 2:
+        return levels
+    for k in (i + 1, i + 2):
+        if k >= len(first_rows) or not _is_child_row(levels[-1], first_rows[k][1][:HEADER_SCAN_CELLS]):
+            break
+        levels.append(first_rows[k][1][:HEADER_SCAN_CELLS])
+    return levels
+
+
+def _pick_header(kind: Kind, first_rows: list[tuple[int, list[Any]]], where: str) -> tuple[int, int, list[Any]]:
+    """(index of the first header row, index of the last, flattened headers): the header naming the most
+    columns of the kind, of one to three levels; on a tie the upper one."""
+    best_i, best_end, best, best_headers = -1, -1, 0, []
+    for i in range(len(first_rows)):
+        levels = _header_levels(kind, first_rows, i)
+        headers = _flatten(levels)
+        s = score_header(kind, headers[:HEADER_SCAN_CELLS])
         if s > best:
-            best_i, best = i, s
+            best_i, best_end, best, best_headers = i, i + len(levels) - 1, s, headers
     if best < 2:
         shown = [str(c)[:40] for c in (first_rows[0][1][:HEADER_SCAN_CELLS] if first_rows else []) if c not in (None, "")][:8]
         raise FileRejected(
@@ -184,7 +278,56 @@ def _pick_header(kind: Kind, first_rows: list[tuple[int, list[Any]]], where: str
             f"{where}: no header row of {kind.name} found in the first {HEADER_SCAN_ROWS} rows "
             f"(first row: {shown}); expected columns such as {', '.join(kind.column_names[:5])}",
         )
-    return best_i
+    return best_i, best_end, best_headers
+
+
+_TOTAL_LABEL = re.compile(
+    r"(?:本页|本表|全区|全市|总)?(?:合计|总计|小计|共计)(?:\(.*\))?:?|(?:grand)?(?:sub-?)?totals?(?:\(.*\))?:?"
+)
+_NOTES_LABEL = re.compile(
+    r"(?:填表人|填报人|制表人|联系人|联系电话|电话|审核人|审核|负责人|单位负责人|分管领导|填报日期|填表日期|报送日期"
+    r"|填报单位\(盖章\)|注|说明|备注|notes?|preparedby|contact)\d*[:.、]"
+)
+_PLACEHOLDER = re.compile(r"[-—–/\\.·*]*")  # a key cell of a total row is often '-' or '/'
+
+
+def layout_row_reason(cells: list[Any], key_index: int | None) -> str | None:
+    """'total_row' or 'notes_line' when a row is part of the form, not data; else None.
+
+    Decided by the row's label, its first non-empty cell: a total word (合计, 小计, 总计, Total, …,
+    spaces ignored: 合  计) or a signature/notes label with its colon (填表人：, 联系电话：, 注：, Note:).
+    The row's key cell must be empty or be that label, so a project titled '合计…' is still data.
+    """
+    label_i = next((j for j, c in enumerate(cells) if not _blank(c)), None)
+    if label_i is None or not isinstance(cells[label_i], str):
+        return None
+    if key_index is not None and key_index != label_i and key_index < len(cells):
+        key = cells[key_index]
+        if not _blank(key) and not (isinstance(key, str) and _PLACEHOLDER.fullmatch(key.strip())):
+            return None
+    import unicodedata
+
+    label = re.sub(r"\s+", "", unicodedata.normalize("NFKC", cells[label_i])).casefold()
+    if _TOTAL_LABEL.fullmatch(label):
+        return "total_row"
+    if _NOTES_LABEL.match(label):
+        return "notes_line"
+    return None
+
+
+def _skip_layout_rows(rows: Iterator[tuple[int, str | None, list[Any]]], key_index: int | None,
+                      skipped: list[dict]) -> Iterator[tuple[int, str | None, list[Any]]]:
+    for n, sheet, cells in rows:
+        reason = layout_row_reason(cells, key_index)
+        if reason is None:
+            yield n, sheet, cells
+        else:
+            skipped.append(_skipped(n, sheet, reason, cells))
+
+
+def _skipped(n: int, sheet: str | None, reason: str, cells: list[Any]) -> dict:
+    text = " | ".join(str(int(c) if isinstance(c, float) and c.is_integer() else c).strip() for c in cells if not _blank(c))
+    return {"row": n, "sheet": sheet, "reason": reason, "text": text[:300]}
 
 
 def _title_unit(first_rows: list[tuple[int, list[Any]]], header_index: int) -> str | None:
@@ -323,19 +466,21 @@ def _open_csv(path: Path, kind: Kind, head: bytes, complete: bool) -> Table:
                 break
         if not first:
             raise FileRejected("empty", f"{path.name}: the file has no rows")
-        h = _pick_header(kind, first, path.name)
+        h, h_end, headers = _pick_header(kind, first, path.name)
     except BaseException:
         raw.close()
         raise
-    header_row, headers = first[h]
+    header_row = first[h_end][0]
     notes: list[str] = []
     if delimiter != ",":
         notes.append(f"columns are separated by {delimiter!r}")
+    if h_end > h:
+        notes.append(f"a header of {h_end - h + 1} rows (lines {first[h][0]}–{header_row}) was read as one, parent-child")
     headers = _apply_title_unit(kind, headers, _title_unit(first, h), notes)
 
     def rows() -> Iterator[tuple[int, str | None, list[Any]]]:
         try:
-            for n, cells in first[h + 1 :]:
+            for n, cells in first[h_end + 1 :]:
                 yield n, None, cells
             for n, cells in it:
                 if any(c.strip() for c in cells):
@@ -343,21 +488,41 @@ def _open_csv(path: Path, kind: Kind, head: bytes, complete: bool) -> Table:
         finally:
             raw.close()
 
-    return Table(path, "csv", headers, header_row, rows(), encoding=encoding, notes=notes)
+    table = Table(path, "csv", headers, header_row, rows(), encoding=encoding, notes=notes)
+    table.rows = _skip_layout_rows(table.rows, map_headers(kind, headers).positions.get(kind.key), table.skipped)
+    return table
 
 
 # --------------------------------------------------------------------------------------------- XLSX
 
 
-def _check_zip(path: Path) -> None:
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+def _is_ods(path: Path, names: set[str]) -> bool:
+    """An OpenDocument spreadsheet by content: its `mimetype` member says so (the ODF package rule)."""
+    if "mimetype" not in names or "content.xml" not in names:
+        return False
+    try:
+        with zipfile.ZipFile(path) as z, z.open("mimetype") as f:
+            return f.read(len(ODS_MIMETYPE) + 2).strip() == ODS_MIMETYPE
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError):
+        return False
+
+
+def _check_zip(path: Path) -> str:
+    """'xlsx' or 'ods', or FileRejected for a zip that is neither, broken, or a zip bomb."""
     try:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as e:
         raise FileRejected("unreadable", f"{path.name}: not a valid XLSX (zip) file: {e}") from e
     names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names and not any(n.endswith("workbook.xml") for n in names):
-        raise FileRejected("unreadable", f"{path.name}: a ZIP archive but not an XLSX workbook (no xl/workbook.xml)")
+    zip_kind = "ods" if _is_ods(path, names) else "xlsx"
+    if zip_kind == "xlsx" and "xl/workbook.xml" not in names and not any(n.endswith("workbook.xml") for n in names):
+        raise FileRejected(
+            "unreadable", f"{path.name}: a ZIP archive but not an XLSX workbook (no xl/workbook.xml) nor an ODS spreadsheet"
+        )
     total = sum(i.file_size for i in infos)
     packed = max(1, sum(i.compress_size for i in infos))
     if total > MAX_XLSX_UNCOMPRESSED or (total > 50 * 1024 * 1024 and total / packed > MAX_XLSX_RATIO):
@@ -366,10 +531,11 @@ def _check_zip(path: Path) -> None:
             f"{path.name}: expands to {total // (1024 * 1024)} MB from {packed // 1024} KB; "
             "refused as a possible zip bomb — send the data as CSV",
         )
+    return zip_kind
 
 
 @contextmanager
-def _xlsx_errors(path: Path, where: str = ""):
+def _xlsx_errors(path: Path, where: str = "", label: str = "XLSX"):
     """Turn whatever openpyxl or the XML parser raises for a hostile or broken workbook into FileRejected."""
     try:
         yield
@@ -390,7 +556,7 @@ def _xlsx_errors(path: Path, where: str = ""):
                 "refused as unsafe (possible entity-expansion attack) — save it again from Excel or send CSV",
             ) from e
         raise FileRejected(
-            "unreadable", f"{path.name}{where}: cannot be read as XLSX ({type(e).__name__}: {str(e)[:200]})"
+            "unreadable", f"{path.name}{where}: cannot be read as {label} ({type(e).__name__}: {str(e)[:200]})"
         ) from e
 
 
@@ -452,8 +618,33 @@ class _MergeFiller:
         return cells
 
 
+class _OpenpyxlSheet:
+    """An openpyxl read-only worksheet seen as CalamineSheet is (head, merged, rows): the streaming path."""
+
+    def __init__(self, path: Path, ws):
+        self.path, self.ws, self.title = path, ws, ws.title
+
+    def head(self, max_row: int) -> list[tuple[int, list[Any]]]:
+        if hasattr(self.ws, "reset_dimensions"):
+            self.ws.reset_dimensions()  # never trust <dimension>: A1:XFD1048576 would pad every row to 16384 cells
+        first = []
+        for n, cells in enumerate(self.ws.iter_rows(values_only=True, max_row=max_row), start=1):
+            if any(c not in (None, "") for c in cells):
+                first.append((n, list(cells)))
+        return first
+
+    def merged(self) -> list[tuple[int, int, int, int]]:
+        return _merged_ranges(self.path, getattr(self.ws, "_worksheet_path", None))
+
+    def rows(self, min_row: int) -> Iterator[tuple[int, list[Any]]]:
+        for n, cells in enumerate(self.ws.iter_rows(min_row=min_row, values_only=True), start=min_row):
+            yield n, list(cells)
+
+    def release(self) -> None:
+        pass
+
+
 def _open_xlsx(path: Path, kind: Kind) -> Table:
-    _check_zip(path)
     import openpyxl  # with defusedxml installed, openpyxl parses XML through it (no entity expansion)
 
     # A file object, not the path: openpyxl refuses a path by its extension, and content decides here.
@@ -464,36 +655,69 @@ def _open_xlsx(path: Path, kind: Kind) -> Table:
     except BaseException:
         f.close()
         raise
-    try:
-        return _read_workbook(path, kind, wb, f)
-    except BaseException:
+
+    def close() -> None:
         wb.close()
         f.close()
+
+    try:
+        return _read_workbook(path, kind, "xlsx", [_OpenpyxlSheet(path, ws) for ws in wb.worksheets], close)
+    except BaseException:
+        close()
         raise
 
 
-def _read_workbook(path: Path, kind: Kind, wb, f) -> Table:
-    sheets = []  # (worksheet, header_row, headers, merged ranges)
+def _open_calamine(path: Path, kind: Kind, fmt: str) -> Table:
+    """XLS, ODS and XLSX up to CALAMINE_MAX_XLSX_BYTES, whole sheets read by calamine (see readers_calamine)."""
+    from stic import readers_calamine
+
+    try:
+        book, sheets, close = readers_calamine.open_book(path)
+    except readers_calamine.Unreadable as e:
+        if e.encrypted or (fmt == "xls" and readers_calamine.ole2_is_encrypted(path)):
+            raise FileRejected(
+                "encrypted",
+                f"{path.name}: the workbook is protected by a password (encrypted), so it cannot be read; "
+                "open it in Excel, remove the password (File → Info → Protect Workbook → Encrypt with Password: "
+                "clear it), save it and send it again",
+            ) from e
+        what = {"xls": "an Excel 97-2003 (.xls) workbook", "ods": "an ODS spreadsheet"}.get(fmt, "XLSX")
+        raise FileRejected(
+            "unreadable",
+            f"{path.name}: cannot be read as {what} ({e}); open it in Excel or LibreOffice, "
+            "save it as .xlsx or as CSV UTF-8, and send it again",
+        ) from e
+    try:
+        return _read_workbook(path, kind, fmt, sheets, close)
+    except BaseException:
+        close()
+        raise
+
+
+def _read_workbook(path: Path, kind: Kind, fmt: str, worksheets: list, close) -> Table:
+    sheets = []  # (worksheet, header_row, headers, merged ranges, key index)
     notes: list[str] = []
-    for ws in wb.worksheets:
+    label = fmt.upper()
+    for ws in worksheets:
         where = f" sheet {ws.title!r}"
-        first: list[tuple[int, list[Any]]] = []
-        with _xlsx_errors(path, where):
-            if hasattr(ws, "reset_dimensions"):
-                ws.reset_dimensions()  # never trust <dimension>: A1:XFD1048576 would pad every row to 16384 cells
-            for n, cells in enumerate(ws.iter_rows(values_only=True, max_row=HEADER_SCAN_ROWS), start=1):
-                if any(c not in (None, "") for c in cells):
-                    first.append((n, list(cells)))
+        with _xlsx_errors(path, where, label):
+            first = ws.head(HEADER_SCAN_ROWS)
         try:
-            h = _pick_header(kind, first, f"{path.name}{where}")
+            h, h_end, hdr = _pick_header(kind, first, f"{path.name}{where}")
         except FileRejected:
+            ws.release()
             continue
-        hdr = _apply_title_unit(kind, first[h][1], _title_unit(first, h), notes)
+        if h_end > h:
+            notes.append(f"sheet {ws.title!r}: a header of {h_end - h + 1} rows ({first[h][0]}–{first[h_end][0]}) "
+                         "was read as one, parent-child")
+        hdr = _apply_title_unit(kind, hdr, _title_unit(first, h), notes)
         while hdr and hdr[-1] in (None, ""):
             hdr = hdr[:-1]
-        with _xlsx_errors(path, where):
-            merged = _merged_ranges(path, getattr(ws, "_worksheet_path", None))
-        sheets.append((ws, first[h][0], hdr, merged))
+        with _xlsx_errors(path, where, label):
+            merged = ws.merged()
+            if len(merged) > MAX_MERGED_RANGES:
+                raise FileRejected("unreadable", f"{path.name}: more than {MAX_MERGED_RANGES} merged ranges")
+        sheets.append((ws, first[h_end][0], hdr, merged, map_headers(kind, hdr).positions.get(kind.key)))
     if not sheets:
         raise FileRejected(
             "no_header",
@@ -503,31 +727,35 @@ def _read_workbook(path: Path, kind: Kind, wb, f) -> Table:
     headers = sheets[0][2]
     base = map_headers(kind, headers)
     layouts = []
-    for ws, _, hdr, _m in sheets:
+    for ws, _, hdr, _m, _k in sheets:
         layouts.append(_sheet_layout(path, kind, base, headers, ws.title, hdr, sheets[0][0].title, notes))
-    skipped = [ws.title for ws in wb.worksheets if ws.title not in {s[0].title for s in sheets}]
-    if skipped:
-        notes.append(f"sheets without a {kind.name} header were skipped: {', '.join(skipped)}")
+    skipped_sheets = [ws.title for ws in worksheets if ws.title not in {s[0].title for s in sheets}]
+    if skipped_sheets:
+        notes.append(f"sheets without a {kind.name} header were skipped: {', '.join(skipped_sheets)}")
     if len(sheets) > 1:
         notes.append(f"rows read from sheets: {', '.join(s[0].title for s in sheets)}")
+    skipped: list[dict] = []
 
     def rows() -> Iterator[tuple[int, str | None, list[Any]]]:
         try:
-            for (ws, header_row, hdr, merged), layout in zip(sheets, layouts, strict=True):
+            for (ws, header_row, hdr, merged, key_index), layout in zip(sheets, layouts, strict=True):
                 fill = _MergeFiller(merged, header_row, len(hdr))
-                with _xlsx_errors(path, f" sheet {ws.title!r}"):
-                    for n, cells in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
-                        cells = list(cells)
+                with _xlsx_errors(path, f" sheet {ws.title!r}", label):
+                    for n, cells in ws.rows(header_row + 1):
                         empty = not any(c not in (None, "") for c in cells)
+                        # Told by the row as written: a 合计 merged across the key column is still a total row.
+                        reason = None if empty else layout_row_reason(cells, key_index)
+                        if reason:
+                            skipped.append(_skipped(n, ws.title, reason, cells))
                         cells = fill(n, cells)
-                        if empty:
+                        if empty or reason:
                             continue
                         yield n, ws.title, layout(cells) if layout else cells
+                ws.release()
         finally:
-            wb.close()
-            f.close()
+            close()
 
-    return Table(path, "xlsx", headers, sheets[0][1], rows(), notes=notes)
+    return Table(path, fmt, headers, sheets[0][1], rows(), notes=notes, skipped=skipped)
 
 
 def _sheet_layout(path, kind: Kind, base, headers, title: str, hdr: list[Any], first_title: str, notes: list[str]):
