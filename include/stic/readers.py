@@ -161,6 +161,12 @@ def open_table(path: Path, kind: Kind) -> Table:
     got = "csv" if fmt == "utf16" else fmt
     if suffix in expected and expected[suffix] != got:
         notes.append(f"the file is named {suffix} but its content is {got.upper()}; it was read as {got.upper()}")
+    if fmt == "ods" and declares_dtd(path):
+        raise FileRejected(
+            "unsafe_xml",
+            f"{path.name}: the spreadsheet's XML declares entities or a DTD; refused as unsafe "
+            "(possible entity-expansion attack) — save it again from LibreOffice or send CSV",
+        )
     if fmt in ("xls", "ods") or (fmt == "xlsx" and size <= CALAMINE_MAX_XLSX_BYTES and not declares_dtd(path)):
         # A workbook with a DTD goes to openpyxl, whose defusedxml parser names the attack (unsafe_xml).
         table = _open_calamine(path, kind, fmt)
@@ -672,7 +678,7 @@ def _open_calamine(path: Path, kind: Kind, fmt: str) -> Table:
     from stic import readers_calamine
 
     try:
-        book, sheets, close = readers_calamine.open_book(path)
+        book, sheets, close = readers_calamine.open_book(path, fmt, MAX_MERGED_RANGES)
     except readers_calamine.Unreadable as e:
         if e.encrypted or (fmt == "xls" and readers_calamine.ole2_is_encrypted(path)):
             raise FileRejected(

@@ -71,6 +71,48 @@ def declares_dtd(path: Path) -> bool:
     return False
 
 
+_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+MAX_ODS_REPEAT = 1 << 20  # LibreOffice writes the empty tail of a sheet as one cell repeated 16384 times
+
+
+def ods_merged_ranges(path: Path, limit: int) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Merged ranges of each sheet of an ODS, (min_col, min_row, max_col, max_row) 1-based, from content.xml.
+
+    calamine reads none for ODS; a streaming parse (defusedxml: no DTD, no entities) finds the cells that
+    span columns or rows, counting repeated rows and cells the way ODF packs them.
+    """
+    from defusedxml.ElementTree import iterparse
+
+    out: dict[str, list[tuple[int, int, int, int]]] = {}
+    ranges: list[tuple[int, int, int, int]] = []
+    row = col = 0
+    n = 0
+    with zipfile.ZipFile(path) as z, z.open("content.xml") as f:
+        for event, el in iterparse(f, events=("start", "end")):
+            tag = el.tag
+            if event == "start":
+                if tag == _TABLE + "table":
+                    ranges, row = [], 0
+                    out[el.get(_TABLE + "name", "")] = ranges
+                elif tag == _TABLE + "table-row":
+                    col = 0
+                elif tag in (_TABLE + "table-cell", _TABLE + "covered-table-cell"):
+                    cs = int(el.get(_TABLE + "number-columns-spanned", "1"))
+                    rs = int(el.get(_TABLE + "number-rows-spanned", "1"))
+                    if tag == _TABLE + "table-cell" and (cs > 1 or rs > 1):
+                        ranges.append((col + 1, row + 1, col + cs, row + rs))
+                        n += 1
+                        if n > limit:
+                            raise Unreadable(f"more than {limit} merged ranges")
+                    col += min(int(el.get(_TABLE + "number-columns-repeated", "1")), MAX_ODS_REPEAT)
+            else:
+                if tag == _TABLE + "table-row":
+                    row += min(int(el.get(_TABLE + "number-rows-repeated", "1")), MAX_ODS_REPEAT)
+                if tag in (_TABLE + "table-row", _TABLE + "table"):
+                    el.clear()
+    return out
+
+
 def _cell(v: Any) -> Any:
     if v == "":
         return None
@@ -83,10 +125,11 @@ def _cell(v: Any) -> Any:
 class CalamineSheet:
     """One sheet: its first rows for the header search, its merged ranges, then its rows."""
 
-    def __init__(self, book, name: str):
+    def __init__(self, book, name: str, ods_ranges: Any = None):
         self.title = name
         self._book = book
         self._sheet = None
+        self._ods_ranges = ods_ranges  # a function giving each sheet's ranges, for ODS
 
     def _load(self):
         if self._sheet is None:
@@ -116,7 +159,9 @@ class CalamineSheet:
         return out
 
     def merged(self) -> list[tuple[int, int, int, int]]:
-        """(min_col, min_row, max_col, max_row), 1-based like openpyxl; ODS: none (calamine reads none)."""
+        """(min_col, min_row, max_col, max_row), 1-based like openpyxl."""
+        if self._ods_ranges is not None:
+            return self._ods_ranges().get(self.title, [])
         ranges = self._load().merged_cell_ranges or []
         return [(c1 + 1, r1 + 1, c2 + 1, r2 + 1) for (r1, c1), (r2, c2) in ranges]
 
@@ -129,7 +174,7 @@ class CalamineSheet:
         self._sheet = None
 
 
-def open_book(path: Path) -> tuple[Any, list[CalamineSheet], Any]:
+def open_book(path: Path, fmt: str, max_merged: int) -> tuple[Any, list[CalamineSheet], Any]:
     """The workbook, its worksheets (chart and macro sheets left out) and a function closing both, or Unreadable."""
     import python_calamine as pc
 
@@ -150,8 +195,22 @@ def open_book(path: Path) -> tuple[Any, list[CalamineSheet], Any]:
         book.close()
         f.close()
 
+    ods_ranges = None
+    if fmt == "ods":
+        cache: dict = {}
+
+        def ods_ranges() -> dict:
+            if not cache:
+                try:
+                    cache.update(ods_merged_ranges(path, max_merged) or {"": []})
+                except Unreadable:
+                    raise
+                except Exception as e:  # a broken or hostile content.xml
+                    raise Unreadable(f"content.xml: {type(e).__name__}: {str(e)[:200]}") from e
+            return cache
+
     sheets = []
     for meta in book.sheets_metadata:
         if meta.typ == pc.SheetTypeEnum.WorkSheet:
-            sheets.append(CalamineSheet(book, meta.name))
+            sheets.append(CalamineSheet(book, meta.name, ods_ranges))
     return book, sheets, close

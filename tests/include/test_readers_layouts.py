@@ -191,6 +191,25 @@ def test_xls_dates_come_as_dates():
     assert rows[0][2][1] == dt.date(2021, 10, 8)
 
 
+@pytest.mark.parametrize("case_id, kind, key, district", [
+    ("h2c06-pd-xls", "facilities", "H2C06-PD-XLS-2", "PD"),  # XLS: calamine's merged ranges
+    ("h2c07-sj-ods", "projects", "H2C07-SJ-ODS-2", "SJ"),  # ODS: spans read from content.xml
+])
+def test_a_cell_merged_down_over_data_rows_fills_each_row(case_id, kind, key, district):
+    got, o = loaded(case_file(case_id), kind)
+    assert o.rows_quarantined == 0 and got[key]["district"] == district
+
+
+def test_ods_merged_ranges_count_repeated_rows_and_cells():
+    from stic.readers_calamine import ods_merged_ranges
+
+    ranges = ods_merged_ranges(case_file("h2c07-sj-ods"), 100)["Sheet1"]
+    assert (9, 1, 12, 1) in ranges  # 资金来源（万元） over I1:L1
+    assert (1, 1, 1, 2) in ranges  # 项目编号 merged down over the two header rows
+    assert (6, 3, 6, 4) in ranges  # 所在区 merged down over two data rows
+    assert (1, 5, 8, 5) in ranges  # 合计 across A5:H5
+
+
 def test_ods_is_detected_by_content_whatever_its_name(tmp_path):
     p = tmp_path / "named.xlsx"
     shutil.copy(case_file("h2c07-sj-ods"), p)
