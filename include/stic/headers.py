@@ -215,7 +215,18 @@ class Match:
 
 @lru_cache(maxsize=4096)
 def _match(kind_name: str, header: str) -> Match:
-    reading = read(header)
+    found = _match_reading(kind_name, read(header))
+    parts = levels(header)
+    if found.tied and len(parts) > 1:
+        # A flattened header's parent names the group, its last level the column: 投资情况（万元）-设备原值 is the
+        # original value, although the parent speaks of investment.
+        child = _match_reading(kind_name, read(parts[-1]))
+        if child.column in found.tied:
+            return child
+    return found
+
+
+def _match_reading(kind_name: str, reading: Reading) -> Match:
     kind = KINDS[kind_name]
     best: dict[str, int] = {}
     for rule in vocabulary().rules.get(kind_name, ()):
@@ -356,8 +367,8 @@ def candidates(kind: Kind, reading: Reading | None, mapped: Iterable[str]) -> li
 
 
 def unmapped_amounts(kind: Kind, headers: list[Any], positions: dict[str, int], unit_position: int | None,
-                     sample: list[tuple[int, Any, list[Any]]], submitter: str | None = None) -> list[str]:
-    """A message per column nothing maps that looks like it carries amounts (see README, "Intake").
+                     sample: list[tuple[int, Any, list[Any]]], submitter: str | None = None) -> dict[int, str]:
+    """Cell index -> a message, per column nothing maps that looks like it carries amounts (README, "Intake").
 
     A column looks like it carries amounts when its header states a unit of money (万元, CNY), or has a money
     word (资金, 拨款, funding …) unless every sampled value is text (资金用途, a description), or — header
@@ -366,7 +377,8 @@ def unmapped_amounts(kind: Kind, headers: list[Any], positions: dict[str, int], 
     """
     used = set(positions.values()) | ({unit_position} if unit_position is not None else set())
     width = max([len(headers), *(len(cells) for _, _, cells in sample)], default=0)
-    out = []
+    zh = {code: e["zh"] for code, e in codes.entries("unit").items()}
+    out: dict[int, str] = {}
     for i in range(width):
         if i in used:
             continue
@@ -378,18 +390,18 @@ def unmapped_amounts(kind: Kind, headers: list[Any], positions: dict[str, int], 
         filled, numbers = _sampled(values)
         why = None
         if reading is not None and (reading.units or reading.unsupported_units):
-            why = f"its header states a unit ({', '.join(reading.units + reading.unsupported_units)})"
+            why = f"its header states a unit: {', '.join([zh[u] for u in reading.units] + list(reading.unsupported_units))}"
         elif reading is not None and reading.says_amount and not (filled and numbers == 0):
             why = "its header names money"
         elif (reading is None or not reading.not_amount) and filled and numbers >= NUMERIC_SHARE * filled:
             why = f"{numbers} of its {filled} filled cell(s) in the first {len(sample)} rows are numbers"
         if why is None:
             continue
-        name = f"{h!r}" if h else "without a header"
+        name = f"{str(headers[i]).strip()!r}" if h else "without a header"
         could = ", ".join(candidates(kind, reading, positions))
         where = "the vocabulary (include/stic/reference/header_vocabulary.yml)" + (
             f" or to the profile of {submitter} (include/stic/reference/profiles/{submitter}.yml)" if submitter else "")
-        out.append(
+        out[i] = (
             f"column {i + 1} {name} looks like it carries amounts ({why}) but is not recognised as a column of "
             f"{kind.name}; it could be: {could}. Rename the header to say which (e.g. 中央财政资金（万元）), "
             f"or ask the data stewards to add this wording to {where}; the file was not loaded, so no amount is dropped"

@@ -178,9 +178,9 @@ def map_headers(kind: Kind, headers: list[Any], *, submitter: str | None = None)
                 found = vocab.match(kind, h)
                 if found.tied:
                     hm.problems.append(
-                        f"header {h!r} could be any of {', '.join(found.tied)}: rename it to say which "
-                        f"(e.g. 中央财政资金（万元） / 市级财政资金（万元）), or ask the data stewards for a profile of "
-                        f"your office's headers; the warehouse does not guess"
+                        f"header {str(raw).strip()!r} could be any of {', '.join(found.tied)}: rename it to say "
+                        f"which, or ask the data stewards for a profile of your office's headers; the warehouse "
+                        f"does not guess"
                     )
                     continue
                 col, via = found.column, "vocabulary"
@@ -210,7 +210,7 @@ def map_headers(kind: Kind, headers: list[Any], *, submitter: str | None = None)
                 )
             if unit is not None:
                 hm.units[col] = unit
-        hm.mapping.append({"header": h, "column": col, "unit": hm.units.get(col),
+        hm.mapping.append({"header": str(raw).strip(), "column": col, "unit": hm.units.get(col),
                            "factor": str(UNIT_FACTORS[hm.units[col]]) if col in hm.units else None, "via": via})
     hm.missing = [c.name for c in kind.columns if c.required and c.name not in hm.positions]
     for col, _pos in hm.positions.items():
