@@ -9,6 +9,9 @@ of the same submitter, kind and period). A published submission updates the asse
 triggers `build_warehouse`.
 
 Rerunning is safe: a file already in the ledger is not loaded again; a half-done submission resumes.
+Each file on its own: one that cannot be read or is still being written (STIC_LANDING_SETTLE_SECONDS) is
+left for the next run; one whose processing raises is retried and, after STIC_MAX_ATTEMPTS internal
+errors, rejected with a receipt. Parts of a set (`_part1of3`, …) are published together once all arrived.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ def ingest_district_submissions():
         from stic.pipeline import process_submission
 
         out = process_submission(item["submission_id"])
+        if out.error and out.unfinished:
+            # Recorded in the ledger (an `error` event); failing the task alerts and retries it, and after
+            # STIC_MAX_ATTEMPTS errors the pipeline rejects the file with a receipt instead of failing again.
+            raise RuntimeError(f"submission {out.submission_id} ({out.original_name}): internal error "
+                               f"{out.attempts_failed} time(s), still {out.status}: {out.error}")
         if out.status == "published":
             outlet_events[PUBLISHED].add(RAW_ASSETS[out.kind])
         return out.as_dict()

@@ -16,6 +16,9 @@ import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The tests write their landing files whole and scan at once (subprocesses and Airflow inherit this);
+# tests of the settle time set it themselves.
+os.environ.setdefault("STIC_LANDING_SETTLE_SECONDS", "0")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -144,9 +145,16 @@ def cmd_ingest(args) -> int:
     from stic import pipeline
 
     if args.landing:
-        results = [pipeline.ingest_landing_file(f.landing_path).as_dict() for f in pipeline.pending_files()]
-        _print_json(results)
-        return 0
+        # New files and every submission a crash or an error left half-way, as the DAG takes them.
+        run = pipeline.ingest_landing()
+        _print_json([o.as_dict() for o in run.outcomes])
+        for why in run.skipped:
+            print(f"skipped: {why}", file=sys.stderr)
+        for o in run.unfinished:
+            print(f"not finished: submission {o.submission_id} ({pipeline.safe_text(o.original_name)}) is {o.status}"
+                  + (f": {o.reason}" if o.reason else "")
+                  + (f"; internal error {o.attempts_failed} time(s): {o.error}" if o.error else ""), file=sys.stderr)
+        return 1 if any(o.error for o in run.unfinished) else 0
     if not (args.file and args.submitter and args.kind and args.period):
         print("error: give FILE --submitter --kind --period, or --landing", file=sys.stderr)
         return 2
@@ -302,6 +310,8 @@ def cmd_demo(args) -> int:
     with db.connect(url) as conn:
         db.init_schema(conn)
     m = generate(s.incoming_dir, scale=args.scale, seed=args.seed)
+    # The sample was written whole just now: no upload can be in flight, so no settle time (the DAG inherits it).
+    os.environ.setdefault("STIC_LANDING_SETTLE_SECONDS", "0")
     print(f"sample: {len(m.files)} files from districts and agencies in {s.incoming_dir} ("
           + ", ".join(f"{k}: {v:,} valid + {m.invalid_rows.get(k, 0):,} invalid rows" for k, v in m.valid_rows.items()) + ")")
     return cmd_run(args)

@@ -50,6 +50,12 @@ class Settings:
     dbt_project_dir: Path
     expectations_dir: Path
     warehouse_url: str | None
+    # A landing file modified less than this many seconds ago may still be being written (an upload, a copy):
+    # it is left for the next scan. The demo and the tests, which write their files whole, set 0.
+    landing_settle_seconds: float = 30.0
+    # How many times a submission may fail with an internal error (an exception, not a rule) before it is
+    # rejected with a receipt, so that one file can never block a submitter's queue.
+    max_attempts: int = 3
 
     @property
     def incoming_dir(self) -> Path:
@@ -82,4 +88,6 @@ def settings() -> Settings:
         dbt_project_dir=root / "dbt_project",
         expectations_dir=root / "expectations",
         warehouse_url=os.environ.get("WAREHOUSE_URL") or None,
+        landing_settle_seconds=float(os.environ.get("STIC_LANDING_SETTLE_SECONDS") or 30),
+        max_attempts=max(1, int(os.environ.get("STIC_MAX_ATTEMPTS") or 3)),
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from psycopg.rows import dict_row
 
 from stic import faults
 from stic.config import settings
-from stic.kinds import SubmissionRuleError, check_submission
+from stic.kinds import KINDS, SubmissionRuleError, check_submission
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,37 @@ class Registration:
     status: str
     is_new: bool
     duplicate_of: int | None = None
+
+
+# A part marker states the part's number AND the number of parts (otherwise nobody could know when the
+# set is complete), at the end of the file name's stem: "_part1of3", "-part-2-of-3", " part 3 of 3",
+# "_1of3", "-2of3", "（1／3）", "(1 of 3)", "(part 1 of 3)" (an ASCII "/" cannot be in a file name; the
+# full-width ／ can). Case does not matter. Anything else (…_v2, …(1)) is a correction of the period.
+_PART_MARKERS = (
+    re.compile(r"(?:^|[\s_.-])part[\s_-]?(\d{1,2})[\s_-]?of[\s_-]?(\d{1,2})$", re.I),
+    re.compile(r"(?:^|[\s_.-])(\d{1,2})of(\d{1,2})$", re.I),
+    re.compile(r"\s*[(（]\s*(?:part\s*)?(\d{1,2})\s*(?:／|of)\s*(\d{1,2})\s*[)）]$", re.I),
+)
+
+
+@dataclass(frozen=True)
+class PartMarker:
+    part_set: str  # the file name without the marker and extension, lower case: what the parts share
+    part_no: int
+    part_total: int
+
+
+def part_marker(name: str) -> PartMarker | None:
+    """The part a file name says it is (see _PART_MARKERS), or None for a whole submission."""
+    stem = Path(name).stem.strip()
+    for pattern in _PART_MARKERS:
+        m = pattern.search(stem)
+        if m:
+            no, total = int(m.group(1)), int(m.group(2))
+            if 1 <= no <= total and total >= 2:
+                base = stem[: m.start()].strip(" _.-").lower()
+                return PartMarker(base, no, total)
+    return None
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
@@ -153,10 +186,13 @@ def register(
         if same and same[1] in ("received", "parsed", "validated") and landing_path is None:
             # The same bytes sent again while the first copy is unfinished (e.g. after a crash): carry that one on.
             return Registration(same[0], same[1], is_new=False)
+        part = part_marker(name) if channel == "file" else None
         sub_id = conn.execute(
             "insert into audit.submissions (submitter_code, kind, period, channel, original_name, landing_path, "
-            "archive_path, sha256, bytes) values (%s, %s, %s, %s, %s, %s, %s, %s, %s) returning submission_id",
-            (submitter, kind, period, channel, name, landing_path, rel_archive, sha, size),
+            "archive_path, sha256, bytes, part_set, part_no, part_total) "
+            "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning submission_id",
+            (submitter, kind, period, channel, name, landing_path, rel_archive, sha, size,
+             part and part.part_set, part and part.part_no, part and part.part_total),
         ).fetchone()[0]
         conn.execute(
             "insert into audit.submission_events (submission_id, from_status, to_status, detail) values (%s, null, 'received', %s)",
@@ -207,6 +243,8 @@ def publish(conn: psycopg.Connection, submission_id: int) -> str:
                            superseded_by=submission_id)
             set_status(conn, submission_id, "published", "passed validation")
             return "published"
+        if sub["part_total"]:
+            return _publish_part(conn, sub)
         newer = conn.execute(
             "select submission_id from audit.submissions where submitter_code = %s and kind = %s and period = %s "
             "and channel = 'file' and status = 'published' and submission_id > %s order by submission_id desc limit 1",
@@ -216,12 +254,150 @@ def publish(conn: psycopg.Connection, submission_id: int) -> str:
             set_status(conn, submission_id, "superseded", f"a later correction (submission {newer[0]}) is already published",
                        superseded_by=newer[0])
             return "superseded"
-        older = conn.execute(
-            "select submission_id from audit.submissions where submitter_code = %s and kind = %s and period = %s "
-            "and channel = 'file' and status = 'published' and submission_id < %s",
-            (sub["submitter_code"], sub["kind"], sub["period"], submission_id),
-        ).fetchall()
-        for (old,) in older:
-            set_status(conn, old, "superseded", f"corrected by submission {submission_id}", superseded_by=submission_id)
+        _replace_published(conn, sub, [submission_id])
         set_status(conn, submission_id, "published", "passed validation")
         return "published"
+
+
+def _published_files(conn: psycopg.Connection, sub: dict) -> list[int]:
+    return [r[0] for r in conn.execute(
+        "select submission_id from audit.submissions where submitter_code = %s and kind = %s and period = %s "
+        "and channel = 'file' and status = 'published' order by submission_id",
+        (sub["submitter_code"], sub["kind"], sub["period"]),
+    )]
+
+
+def _replace_published(conn: psycopg.Connection, sub: dict, members: list[int]) -> None:
+    """Supersede what is published for the key and is not among `members` (the new publication), recording
+    the correction's difference by business key against what was published before."""
+    before = _published_files(conn, sub)
+    replaced = [s for s in before if s not in members]
+    if not replaced:
+        return
+    diff = correction_diff(conn, sub["kind"], before, members)
+    new = [m for m in members if m not in before]
+    for m in new:
+        conn.execute(
+            "insert into audit.corrections (submission_id, replaces, published_with, business_key, rows_added, "
+            "rows_removed, rows_changed, rows_unchanged, examples) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (m, replaced, members, diff["business_key"], diff["added"], diff["removed"], diff["changed"],
+             diff["unchanged"], json.dumps(diff["examples"], ensure_ascii=False)),
+        )
+    by = max(members)
+    what = (f"{diff['added']} rows added, {diff['removed']} removed, {diff['changed']} changed "
+            f"(by {diff['business_key']})")
+    for old in replaced:
+        set_status(conn, old, "superseded",
+                   f"corrected by submission {', '.join(map(str, new or members))}: {what}", superseded_by=by)
+
+
+def _publish_part(conn: psycopg.Connection, sub: dict) -> str:
+    """A part is published with the other parts of its set, once every part has arrived and passed validation.
+
+    The newest copy of each part number counts (a part sent again replaces its earlier copy); until the set
+    is complete its parts wait as `validated`, their reason naming the parts still missing.
+    """
+    rows = conn.execute(
+        "select submission_id, part_no, status from audit.submissions where submitter_code = %s and kind = %s "
+        "and period = %s and channel = 'file' and part_set = %s and part_total = %s "
+        "and status in ('validated', 'published') order by submission_id",
+        (sub["submitter_code"], sub["kind"], sub["period"], sub["part_set"], sub["part_total"]),
+    ).fetchall()
+    latest: dict[int, tuple[int, str]] = {}
+    for sid, no, status in rows:
+        latest[no] = (sid, status)
+    total = sub["part_total"]
+    missing = [n for n in range(1, total + 1) if n not in latest]
+    if missing:
+        reason = (f"waiting for part{'s' if len(missing) > 1 else ''} {','.join(map(str, missing))} of {total}: "
+                  f"the parts are published together once all have arrived")
+        for sid, status in latest.values():
+            if status == "validated":
+                note(conn, sid, reason)
+        return "validated"
+    members = sorted(sid for sid, _ in latest.values())
+    stale = [sid for sid, _no, status in rows if status == "validated" and sid not in members]
+    for sid in stale:
+        set_status(conn, sid, "superseded", f"the same part was sent again (submission set {members})",
+                   superseded_by=max(members))
+    newer = conn.execute(
+        "select submission_id from audit.submissions where submitter_code = %s and kind = %s and period = %s "
+        "and channel = 'file' and status = 'published' and submission_id > %s and submission_id <> all(%s) "
+        "order by submission_id desc limit 1",
+        (sub["submitter_code"], sub["kind"], sub["period"], max(members), members),
+    ).fetchone()
+    waiting = [sid for sid, status in latest.values() if status == "validated"]
+    if newer:
+        for sid in waiting:
+            set_status(conn, sid, "superseded", f"a later correction (submission {newer[0]}) is already published",
+                       superseded_by=newer[0])
+        return get(conn, sub["submission_id"])["status"]
+    _replace_published(conn, sub, members)
+    for sid in sorted(waiting):
+        set_status(conn, sid, "published", f"passed validation; published with the other parts ({len(members)} of "
+                                           f"{total}: submissions {', '.join(map(str, members))})")
+    return get(conn, sub["submission_id"])["status"]
+
+
+def correction_diff(conn: psycopg.Connection, kind: str, before: list[int], after: list[int],
+                    examples: int = 10) -> dict:
+    """Rows added, removed and changed from the submissions `before` to `after`, matched by business key."""
+    from psycopg import sql
+
+    k = KINDS[kind]
+    cols = [c for c in k.column_names if c != k.key]
+    table = sql.Identifier("raw", k.raw_table)
+    row_json = sql.SQL("jsonb_build_object({})").format(
+        sql.SQL(", ").join(sql.SQL("{}, {}").format(sql.Literal(c), sql.Identifier(c)) for c in cols))
+    side = sql.SQL(
+        "select distinct on ({key}) {key}::text as k, {row} as j from {t} where submission_id = any(%s) "
+        "order by {key}, submission_id desc, source_row_number"
+    )
+    q = sql.SQL(
+        "with new as ({new}), old as ({old}), paired as ("
+        " select coalesce(new.k, old.k) as k, new.j as nj, old.j as oj from new full join old on new.k = old.k) "
+        "select count(*) filter (where oj is null), count(*) filter (where nj is null), "
+        " count(*) filter (where nj <> oj), count(*) filter (where nj = oj), "
+        " (array_agg(k order by k) filter (where oj is null))[1:{n}], "
+        " (array_agg(k order by k) filter (where nj is null))[1:{n}], "
+        " (array_agg(jsonb_build_object('key', k, 'columns', (select array_agg(e.key order by e.key) "
+        "   from jsonb_each(nj) e where e.value is distinct from oj -> e.key)) order by k) "
+        "   filter (where nj <> oj))[1:{n}] "
+        "from paired"
+    ).format(new=side.format(key=sql.Identifier(k.key), row=row_json, t=table),
+             old=side.format(key=sql.Identifier(k.key), row=row_json, t=table), n=sql.Literal(examples))
+    added, removed, changed, unchanged, ex_added, ex_removed, ex_changed = conn.execute(q, (after, before)).fetchone()
+    return {"business_key": k.key, "added": added, "removed": removed, "changed": changed, "unchanged": unchanged,
+            "examples": {"added": ex_added or [], "removed": ex_removed or [], "changed": ex_changed or []}}
+
+
+def note(conn: psycopg.Connection, submission_id: int, reason: str) -> None:
+    """A new reason for a submission whose status stays (e.g. a part still waiting); recorded once."""
+    row = conn.execute("select status, status_reason from audit.submissions where submission_id = %s",
+                       (submission_id,)).fetchone()
+    if row and row[1] != reason:
+        conn.execute("update audit.submissions set status_reason = %s where submission_id = %s", (reason, submission_id))
+        conn.execute(
+            "insert into audit.submission_events (submission_id, from_status, to_status, detail) values (%s, %s, %s, %s)",
+            (submission_id, row[0], row[0], reason),
+        )
+
+
+ERROR_EVENT = "error"
+
+
+def record_error(conn: psycopg.Connection, submission_id: int, text: str) -> int:
+    """An internal error while processing this submission (its status unchanged); returns how many so far."""
+    status = conn.execute("select status from audit.submissions where submission_id = %s", (submission_id,)).fetchone()[0]
+    conn.execute(
+        "insert into audit.submission_events (submission_id, from_status, to_status, detail) values (%s, %s, %s, %s)",
+        (submission_id, status, ERROR_EVENT, text),
+    )
+    return error_count(conn, submission_id)
+
+
+def error_count(conn: psycopg.Connection, submission_id: int) -> int:
+    return conn.execute(
+        "select count(*) from audit.submission_events where submission_id = %s and to_status = %s",
+        (submission_id, ERROR_EVENT),
+    ).fetchone()[0]

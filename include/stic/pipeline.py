@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict, dataclass
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import psycopg
 
 from stic import db, faults, ledger
 from stic.config import settings
@@ -29,27 +33,68 @@ class Outcome:
     submitter_code: str
     kind: str
     period: str
+    error: str | None = None  # an internal error of this attempt (the submission stays resumable)
+    attempts_failed: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def unfinished(self) -> bool:
+        return self.status not in ledger.TERMINAL
+
+
+# Errors of the connection or the server (a restart, a network cut): not the file's fault, so they are not
+# counted against it; the caller (the DAG's retry, the next scan) runs the submission again.
+_NOT_THE_FILES_FAULT = (psycopg.OperationalError, psycopg.InterfaceError)
+
 
 def process(conn, submission_id: int, url: str | None = None) -> Outcome:
     """Run whatever steps are left for this submission. Every step is its own transaction, so a crash at
-    any point leaves a status from which the next call carries on."""
+    any point leaves a status from which the next call carries on.
+
+    An exception of one submission stops there: it is recorded as an `error` event and the submission
+    stays where it was, to be tried again; after settings().max_attempts such errors it is rejected with
+    a receipt ("internal error while reading: …"), so a file that trips a bug can never block the queue.
+    """
     sub = ledger.get(conn, submission_id)
     # One submitter's submissions are processed one at a time, whichever worker picks them up.
     lock = f"stic.submitter:{sub['submitter_code']}"
     conn.execute("select pg_advisory_lock(hashtext(%s))", (lock,))
     try:
-        return _process(conn, submission_id, url)
+        try:
+            return _process(conn, submission_id, url)
+        except _NOT_THE_FILES_FAULT:
+            raise
+        except Exception as e:
+            return _failed(conn, submission_id, e)
     finally:
         conn.execute("select pg_advisory_unlock(hashtext(%s))", (lock,))
+
+
+def _failed(conn, submission_id: int, exc: Exception) -> Outcome:
+    text = f"{type(exc).__name__}: {exc}"[:2000]
+    log.error("submission %s: internal error: %s", submission_id, text, exc_info=exc)
+    limit = settings().max_attempts
+    with conn.transaction():
+        attempts = ledger.record_error(conn, submission_id, text)
+        status = ledger.get(conn, submission_id)["status"]
+        if status not in ledger.TERMINAL and attempts >= limit:
+            ledger.set_status(
+                conn, submission_id, "rejected",
+                f"internal error while reading: {text} (failed {attempts} times; the file is kept in the archive "
+                f"and the data team has been told — send it again as CSV or XLSX if it is urgent)")
+    if status not in ledger.TERMINAL and attempts >= limit:
+        _write_receipt(conn, submission_id)
+    out = outcome(conn, submission_id, is_new=True)
+    out.error, out.attempts_failed = text, attempts
+    return out
 
 
 def _process(conn, submission_id: int, url: str | None) -> Outcome:
     sub = ledger.get(conn, submission_id)
     if sub["status"] == "received":
+        faults.fail("pipeline.load", sub["original_name"])
         load_submission(conn, submission_id)
         sub = ledger.get(conn, submission_id)
     if sub["status"] == "parsed":
@@ -66,6 +111,15 @@ def _process(conn, submission_id: int, url: str | None) -> Outcome:
             _write_receipt(conn, earlier)
         ledger.publish(conn, submission_id)
         faults.point("publish.committed")
+        sub = ledger.get(conn, submission_id)
+        if sub["part_set"] and sub["status"] == "published":
+            # The last part to arrive publishes its whole set: every part gets its receipt now.
+            for (other,) in conn.execute(
+                "select submission_id from audit.submissions where submitter_code = %s and kind = %s and period = %s "
+                "and part_set = %s and part_total = %s and status = 'published' and submission_id <> %s",
+                (sub["submitter_code"], sub["kind"], sub["period"], sub["part_set"], sub["part_total"], submission_id),
+            ).fetchall():
+                _write_receipt(conn, other)
     _write_receipt(conn, submission_id)
     return outcome(conn, submission_id, is_new=True)
 
@@ -110,7 +164,7 @@ def ingest_file(path: Path, *, submitter: str, kind: str, period: str, landing_p
 @dataclass
 class LandingFile:
     path: Path
-    landing_path: str  # relative to landing/incoming: SUBMITTER/kind/period/file
+    landing_path: str  # relative to landing/incoming: SUBMITTER/kind/period/file, as safe_text
     submitter: str
     kind: str
     period: str
@@ -120,26 +174,50 @@ class LandingPathError(ValueError):
     pass
 
 
+def safe_text(name: str | os.PathLike) -> str:
+    """A file name as text that PostgreSQL can store and a terminal can show, the same every time.
+
+    Names come from the file system as bytes: a name that is not UTF-8 (GBK from an older Windows client)
+    keeps each non-ASCII byte as \\xNN; control and bidi-format characters (a newline, an escape, a
+    right-to-left override in a name) are written as \\xNN / \\uNNNN, so no name can forge log lines.
+    """
+    raw = os.fsencode(os.fspath(name))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # Every byte past ASCII escaped, not only the undecodable ones: GBK bytes that happen to form valid
+        # UTF-8 (c4 bf is "Ŀ") would otherwise show as garbled letters between the escapes.
+        text = raw.decode("ascii", "backslashreplace")
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def parse_landing_path(incoming: Path, path: Path) -> LandingFile:
     """The submitter, kind and period a landing file's place says; LandingPathError for a path that is not
     a file of the landing area (absolute, '..', a symlink out): nothing outside it is ever read."""
     incoming = Path(incoming)
     path = Path(path)
+    shown = safe_text(path)
     if ".." in path.parts or (path.is_absolute() and not path.is_relative_to(incoming)):
-        raise LandingPathError(f"{path}: not inside the landing area {incoming}; refused")
+        raise LandingPathError(f"{shown}: not inside the landing area {incoming}; refused")
     try:
         if not path.resolve().is_relative_to(incoming.resolve()):
-            raise LandingPathError(f"{path}: resolves outside the landing area {incoming} (a symlink?); refused")
+            raise LandingPathError(f"{shown}: resolves outside the landing area {incoming} (a symlink?); refused")
         rel = path.relative_to(incoming)
     except ValueError as e:
-        raise LandingPathError(f"{path}: not inside the landing area {incoming}; refused") from e
+        raise LandingPathError(f"{shown}: not inside the landing area {incoming}; refused") from e
     parts = rel.parts
     if len(parts) != 4:
         raise LandingPathError(
-            f"{rel}: files belong in landing/incoming/<SUBMITTER>/<kind>/<period>/<file>, e.g. PD/projects/2018/projects.csv"
+            f"{safe_text(rel)}: files belong in landing/incoming/<SUBMITTER>/<kind>/<period>/<file>, e.g. PD/projects/2018/projects.csv"
         )
-    submitter, kind, period, _ = parts
-    return LandingFile(path, rel.as_posix(), submitter.upper(), kind, period.upper())
+    submitter, kind, period, _ = (safe_text(p) for p in parts)
+    return LandingFile(path, safe_text(rel.as_posix()), submitter.upper(), kind, period.upper())
 
 
 def scan_landing(incoming: Path | None = None) -> tuple[list[LandingFile], list[str]]:
@@ -154,55 +232,100 @@ def scan_landing(incoming: Path | None = None) -> tuple[list[LandingFile], list[
             if name.startswith("."):
                 continue  # partial uploads (".name.part") and editor droppings
             p = Path(root) / name
-            if p.is_symlink() or not p.is_file():
-                misplaced.append(f"{p.relative_to(incoming)}: not a regular file; ignored")
-                continue
             try:
+                if p.is_symlink() or not p.is_file():
+                    misplaced.append(f"{safe_text(p.relative_to(incoming))}: not a regular file; ignored")
+                    continue
                 found.append(parse_landing_path(incoming, p))
             except LandingPathError as e:
                 misplaced.append(str(e))
+            except (OSError, ValueError) as e:  # gone meanwhile, a name the OS refuses to stat
+                misplaced.append(f"{safe_text(p.relative_to(incoming))}: cannot be read ({safe_text(str(e))}); ignored")
     return found, misplaced
 
 
-def pending_files(url: str | None = None, incoming: Path | None = None) -> list[LandingFile]:
-    """Landing files not yet in the ledger (by landing path and content)."""
+@dataclass
+class LandingScan:
+    pending: list[LandingFile] = field(default_factory=list)
+    # Paths (as safe_text) left out of this pass, each with why: misplaced, unreadable, still being written.
+    skipped: list[str] = field(default_factory=list)
+
+
+def scan_pending(url: str | None = None, incoming: Path | None = None) -> LandingScan:
+    """Landing files not yet in the ledger (by landing path and content), each looked at on its own: a file
+    that cannot be read, or was modified less than settings().landing_settle_seconds ago, is skipped."""
     files, misplaced = scan_landing(incoming)
+    scan = LandingScan(skipped=list(misplaced))
     for m in misplaced:
         log.warning("landing area: %s", m)
     if not files:
-        return []
+        return scan
     with db.connect(url, autocommit=True) as conn:
         db.init_schema(conn)
         seen = {(r[0], r[1]) for r in conn.execute(
             "select landing_path, sha256 from audit.submissions where landing_path is not null"
         )}
         seen_paths = {p for p, _ in seen}
-    out = []
+    settle = settings().landing_settle_seconds
+    now = time.time()
     for f in files:
-        if f.landing_path in seen_paths:
-            sha, _ = ledger.sha256_file(f.path)
-            if (f.landing_path, sha) in seen:
+        try:
+            age = now - f.path.stat().st_mtime
+            if age < settle:
+                why = (f"{f.landing_path}: modified {max(age, 0):.0f}s ago, may still be being written; "
+                       f"left for the next scan (STIC_LANDING_SETTLE_SECONDS={settle:g})")
+                log.info("landing area: %s", why)
+                scan.skipped.append(why)
                 continue
-        out.append(f)
-    return out
+            if f.landing_path in seen_paths:
+                sha, _ = ledger.sha256_file(f.path)
+                if (f.landing_path, sha) in seen:
+                    continue
+        except OSError as e:
+            why = f"{f.landing_path}: cannot be read ({safe_text(str(e))}); left for the next scan"
+            log.warning("landing area: %s", why)
+            scan.skipped.append(why)
+            continue
+        scan.pending.append(f)
+    return scan
 
 
-def register_landing_files(url: str | None = None) -> list[dict]:
+def pending_files(url: str | None = None, incoming: Path | None = None) -> list[LandingFile]:
+    """Landing files not yet in the ledger (by landing path and content)."""
+    return scan_pending(url, incoming).pending
+
+
+def register_landing_files(url: str | None = None, skipped: list[str] | None = None) -> list[dict]:
     """Register every new landing file, in path order, and return those with work left.
 
     Registering in one sorted pass gives a correction (…_v2.csv) a later submission id than the file it
-    corrects even when the loads then run in parallel; publication decides by submission id.
+    corrects even when the loads then run in parallel; publication decides by submission id. Each file on
+    its own: one that cannot be registered (unreadable, changed while it was archived) is logged, listed in
+    `skipped` and left for the next scan; the others go on.
     """
     url = url or db.warehouse_url()
+    skipped = skipped if skipped is not None else []
     todo = []
+    scan = scan_pending(url)
+    skipped.extend(scan.skipped)
     with db.connect(url, autocommit=True) as conn:
-        for f in pending_files(url):
-            reg = ledger.register(conn, f.path, submitter=f.submitter, kind=f.kind, period=f.period,
-                                  landing_path=f.landing_path)
+        for f in scan.pending:
+            try:
+                reg = ledger.register(conn, f.path, submitter=f.submitter, kind=f.kind, period=f.period,
+                                      landing_path=f.landing_path, original_name=safe_text(f.path.name))
+            except _NOT_THE_FILES_FAULT:
+                raise
+            except Exception as e:
+                why = f"{f.landing_path}: not registered ({safe_text(f'{type(e).__name__}: {e}')}); left for the next scan"
+                log.warning("landing area: %s", why)
+                skipped.append(why)
+                continue
             log.info("%s: submission %s (%s)", f.landing_path, reg.submission_id, reg.status)
             if reg.status not in ledger.TERMINAL:
                 todo.append({"submission_id": reg.submission_id, "landing_path": f.landing_path})
-        # and anything a crash left half-way
+            elif reg.is_new:
+                _write_receipt(conn, reg.submission_id)  # rejected at the door (a submission rule): tell them
+        # and anything a crash (or an internal error) left half-way
         done = {t["submission_id"] for t in todo}
         for sid, path in conn.execute(
             "select submission_id, coalesce(landing_path, original_name) from audit.submissions "
@@ -226,6 +349,31 @@ def ingest_landing_file(landing_path: str, url: str | None = None) -> Outcome:
     lf = parse_landing_path(incoming, incoming / landing_path)
     return ingest_file(lf.path, submitter=lf.submitter, kind=lf.kind, period=lf.period,
                        landing_path=lf.landing_path, url=url)
+
+
+@dataclass
+class LandingRun:
+    outcomes: list[Outcome]
+    skipped: list[str]
+
+    @property
+    def unfinished(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.unfinished]
+
+
+def ingest_landing(url: str | None = None) -> LandingRun:
+    """What the DAG does, in one process: register the new landing files, then take every submission with
+    work left (new ones and those a crash or an error left half-way) as far as it goes, one at a time."""
+    url = url or db.warehouse_url()
+    skipped: list[str] = []
+    todo = register_landing_files(url, skipped)
+    outs = [process_submission(t["submission_id"], url) for t in todo]
+    # A part waits as `validated` until a later one in this pass completes its set: report where each ended.
+    with db.connect(url, autocommit=True) as conn:
+        for i, o in enumerate(outs):
+            if o.unfinished and not o.error:
+                outs[i] = outcome(conn, o.submission_id, is_new=o.is_new)
+    return LandingRun(outs, skipped)
 
 
 def resume_unfinished(url: str | None = None) -> list[Outcome]:

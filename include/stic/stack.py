@@ -294,6 +294,8 @@ class Stack:
             "STIC_DATA_DIR": str(self.base_dir / "data"),
             "DBT_LOG_PATH": str(self.base_dir / "dbt-logs"),
             "WAREHOUSE_URL": self.warehouse_url,
+            # The e2e sample is copied in whole just before the DAG runs: nothing to wait for.
+            "STIC_LANDING_SETTLE_SECONDS": os.environ.get("STIC_LANDING_SETTLE_SECONDS", "0"),
         }
         with environ(stic_env):
             env = airflow_env.env(self.warehouse_url)

@@ -262,8 +262,22 @@ def receipt_data(conn: psycopg.Connection, submission_id: int) -> dict:
         "what_to_fix": fix,
         "history": [dict(e) for e in events],
     }
+    data["correction"] = correction_data(conn, submission_id)
     # One JSON round trip: dates become ISO strings, Decimals strings, so the HTML shows what the JSON says.
     return json.loads(json.dumps(data, ensure_ascii=False, default=jsonable_default))
+
+
+def correction_data(conn: psycopg.Connection, submission_id: int) -> dict | None:
+    """What this submission changed against the submission(s) it replaced (audit.corrections), or None."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            "select replaces, published_with, business_key, rows_added, rows_removed, rows_changed, rows_unchanged, "
+            "examples from audit.corrections where submission_id = %s order by correction_id desc limit 1",
+            (submission_id,),
+        ).fetchone()
+    if row is None:
+        return None
+    return {**row, "replaces": sorted(row["replaces"]), "published_with": sorted(row["published_with"])}
 
 
 def receipts_dir() -> Path:

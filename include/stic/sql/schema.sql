@@ -120,3 +120,47 @@ create table if not exists audit.agency_watermarks (
     updated_at      timestamptz not null default now(),
     primary key (agency_code, kind)
 );
+
+-- Parts: a file named e.g. projects_PD_2018_part1of3.csv is part 1 of a set of 3 (stic.ledger.part_marker);
+-- the set's parts are published together once all have arrived.
+alter table audit.submissions add column if not exists part_set text;
+alter table audit.submissions add column if not exists part_no integer;
+alter table audit.submissions add column if not exists part_total integer;
+
+-- What a correction changed against the submissions it replaced, by business key (for its receipt).
+create table if not exists audit.corrections (
+    correction_id   bigserial primary key,
+    submission_id   bigint not null references audit.submissions (submission_id),
+    replaces        bigint[] not null,
+    published_with  bigint[] not null,
+    business_key    text not null,
+    rows_added      integer not null,
+    rows_removed    integer not null,
+    rows_changed    integer not null,
+    rows_unchanged  integer not null,
+    examples        jsonb not null default '{}'::jsonb,
+    computed_at     timestamptz not null default now()
+);
+create index if not exists corrections_sub_idx on audit.corrections (submission_id);
+
+-- The audit trail is append-only: whoever connects (the loader, the DAGs, an administrator by mistake),
+-- rows of these tables are never changed or deleted. TRUNCATE (tests resetting a scratch warehouse) does
+-- not fire row triggers; a real migration that must rewrite history disables the trigger as the owner.
+create or replace function audit.refuse_history_rewrite() returns trigger language plpgsql as $$
+begin
+    raise exception 'audit.% is append-only: % refused', tg_table_name, lower(tg_op)
+        using errcode = 'insufficient_privilege',
+              hint = 'the audit trail keeps every event; record a new event instead';
+end
+$$;
+do $$
+declare t text;
+begin
+    foreach t in array array['submission_events', 'validation_runs', 'validation_results', 'rejected_rows',
+                             'corrections'] loop
+        execute format('drop trigger if exists append_only on audit.%I', t);
+        execute format('create trigger append_only before update or delete on audit.%I '
+                       'for each row execute function audit.refuse_history_rewrite()', t);
+    end loop;
+end
+$$;
