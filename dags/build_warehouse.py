@@ -16,9 +16,9 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from _stic_common import DEFAULT_ARGS, RAW_ASSETS
+from _stic_common import DEFAULT_ARGS, RAW_ASSETS, warehouse_profile_config
 from airflow.sdk import dag, task
-from cosmos import DbtTaskGroup, ExecutionConfig, ExecutionMode, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos import DbtTaskGroup, ExecutionConfig, ExecutionMode, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
 PROJECT_ROOT = Path(os.environ.get("STIC_HOME") or Path(__file__).resolve().parents[1])
@@ -50,8 +50,8 @@ def build_warehouse():
     dbt = DbtTaskGroup(
         group_id="dbt",
         project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST),
-        profile_config=ProfileConfig(profile_name="stic_warehouse", target_name="warehouse",
-                                     profiles_yml_filepath=DBT_DIR / "profiles.yml"),
+        # The dbt profile comes from the Airflow connection `stic_warehouse` (see _stic_common).
+        profile_config=warehouse_profile_config(),
         # One `dbt build` of the whole project (models, seeds, snapshot, unit and data tests; a failing test
         # skips what depends on it, as TestBehavior.BUILD did per model) instead of one dbt start-up per model.
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.WATCHER,

@@ -10,6 +10,7 @@ from pathlib import Path
 from stic import db
 from stic.config import TELEMETRY_OFF, settings
 
+CONN_ENV = "AIRFLOW_CONN_" + db.WAREHOUSE_CONN_ID.upper()
 DAG_IDS = ("ingest_district_submissions", "build_warehouse")  # what `stic run` / `stic demo` run, in order
 
 
@@ -40,7 +41,10 @@ def env(url: str | None = None) -> dict[str, str]:
     out["AIRFLOW_HOME"] = os.environ.get("AIRFLOW_HOME", base["AIRFLOW_HOME"])
     if url and not os.environ.get("WAREHOUSE_URL"):
         out["WAREHOUSE_URL"] = url
-    out.update(db.dbt_env(url or db.warehouse_url(start=False)))
+    # The warehouse as the Airflow connection the DAGs use (Cosmos' dbt profile, the Python tasks' URL). One
+    # defined by the caller (or stored in the metadata DB / a secrets backend, with this variable unset) wins.
+    if not os.environ.get(CONN_ENV):
+        out[CONN_ENV] = db.airflow_connection(url or out.get("WAREHOUSE_URL") or db.warehouse_url(start=False))
     return {**os.environ, **out}
 
 

@@ -238,6 +238,10 @@ def cmd_setup(args) -> int:
     t = time.monotonic()
     airflow_env.migrate()
     print(f"airflow metadata ready in {airflow_env.airflow_home()} ({time.monotonic() - t:.0f}s)")
+    from stic import db
+
+    print(f"airflow connection {db.WAREHOUSE_CONN_ID}: {db.redact(db.warehouse_url(start=False))} "
+          f"(set as {airflow_env.CONN_ENV} by `stic`; see README, Configuration)")
     dbt.parse()
     print(f"dbt manifest written: {dbt.manifest_path()}")
     return 0

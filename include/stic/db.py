@@ -122,8 +122,55 @@ def url_parts(url: str) -> dict[str, str]:
     }
 
 
+def url_from_parts(host: str, port: int | str | None, user: str, password: str | None, dbname: str) -> str:
+    """A PostgreSQL URL from its parts; a socket directory as host goes in the query (libpq's form)."""
+    from urllib.parse import quote, urlencode
+
+    auth = quote(user or "", safe="") + (f":{quote(password, safe='')}" if password else "")
+    db_part = quote(dbname or "postgres", safe="")
+    if host and host.startswith("/"):
+        query = urlencode({"host": host, **({"port": str(port)} if port and str(port) != "5432" else {})})
+        return f"postgresql://{auth}@/{db_part}?{query}"
+    return f"postgresql://{auth}@{host or 'localhost'}:{port or 5432}/{db_part}"
+
+
+WAREHOUSE_CONN_ID = "stic_warehouse"
+
+
+def airflow_connection(url: str) -> str:
+    """The warehouse as an Airflow connection (AIRFLOW_CONN_STIC_WAREHOUSE): JSON, so a socket directory
+    (the embedded server) and an empty password (trust authentication) survive, which a URI cannot carry."""
+    import json
+
+    parts = url_parts(url)
+    return json.dumps({"conn_type": "postgres", "host": parts["host"], "port": int(parts["port"]),
+                       "login": parts["user"], "password": parts["password"], "schema": parts["dbname"]})
+
+
+def url_of_connection(conn) -> str:
+    """The URL of an Airflow postgres connection (conn.schema is the database, as in the Postgres provider)."""
+    return url_from_parts(conn.host or "localhost", conn.port or 5432, conn.login or "postgres", conn.password,
+                          conn.schema or "postgres")
+
+
+def dbt_profile(url: str, threads: int | None = None) -> tuple[str, dict[str, str]]:
+    """A profiles.yml for `url` and the environment it needs (the password only, under dbt's secret prefix,
+    which dbt scrubs from its logs). What the `stic` CLI runs dbt with; Airflow's Cosmos maps the
+    `stic_warehouse` connection to the same profile."""
+    import yaml
+
+    parts = url_parts(url)
+    threads = threads or int(os.environ.get("STIC_DBT_THREADS", "2"))
+    output = {"type": "postgres", "host": parts["host"], "port": int(parts["port"]), "user": parts["user"],
+              "password": "{{ env_var('DBT_ENV_SECRET_STIC_WAREHOUSE_PASSWORD') }}", "dbname": parts["dbname"],
+              "schema": "marts", "threads": threads, "connect_timeout": 10}
+    profile = {"stic_warehouse": {"target": "warehouse", "outputs": {"warehouse": output}}}
+    return yaml.safe_dump(profile, sort_keys=False), {"DBT_ENV_SECRET_STIC_WAREHOUSE_PASSWORD": parts["password"]}
+
+
 def dbt_env(url: str) -> dict[str, str]:
-    """Environment that dbt_project/profiles.yml reads."""
+    """Environment that dbt_project/profiles.yml reads: for running `dbt` by hand and sqlfluff's dbt templater
+    only; `stic` and Airflow give dbt a profile of their own (dbt_profile, the Cosmos mapping)."""
     parts = url_parts(url)
     return {
         "STIC_PG_HOST": parts["host"],

@@ -16,10 +16,30 @@ class DbtFailed(RuntimeError):
     pass
 
 
+def profiles_dir(url: str) -> tuple[Path, dict[str, str]]:
+    """A profiles.yml for this warehouse (written once per server/user/database) and the environment it needs.
+
+    dbt reads no STIC_PG_* variables: its profile comes from the URL here, as Cosmos makes it from the
+    `stic_warehouse` Airflow connection. The password stays out of the file (DBT_ENV_SECRET_*, see dbt_profile).
+    """
+    import hashlib
+
+    text, env = db.dbt_profile(url)
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    folder = settings().data_dir / "dbt-profiles" / key
+    target = folder / "profiles.yml"
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".profiles.{os.getpid()}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)  # a dbt started meanwhile reads the old file or the new one, never half of one
+    return folder, env
+
+
 def env_for(url: str | None = None) -> dict[str, str]:
-    """Environment dbt needs: profiles.yml reads STIC_PG_*; telemetry off."""
-    url = url or db.warehouse_url()
-    return {**db.dbt_env(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_PROFILES_DIR": str(settings().dbt_project_dir)}
+    """Environment dbt needs: the profile's folder and secret; telemetry off."""
+    folder, env = profiles_dir(url or db.warehouse_url())
+    return {**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_PROFILES_DIR": str(folder)}
 
 
 def run(args: list[str], url: str | None = None, quiet: bool = False) -> object:
@@ -28,12 +48,12 @@ def run(args: list[str], url: str | None = None, quiet: bool = False) -> object:
     from dbt.cli.main import dbtRunner
 
     project = settings().dbt_project_dir
-    full = [*args, "--project-dir", str(project), "--profiles-dir", str(project)]
+    needs_db = args[0] not in ("parse", "deps", "clean", "ls", "list")
+    # parse/ls need a profile but no server: no embedded server is started for them.
+    env = env_for(url or db.warehouse_url(start=needs_db))
+    full = [*args, "--project-dir", str(project), "--profiles-dir", env["DBT_PROFILES_DIR"]]
     if quiet:
         full = ["--quiet", *full]
-    needs_db = args[0] not in ("parse", "deps", "clean", "ls", "list")
-    env = env_for(url) if needs_db else {**db.dbt_env(url or db.warehouse_url(start=False)),
-                                          "DBT_PROFILES_DIR": str(project)}
     with environ(env):
         res = dbtRunner(callbacks=[_on_event]).invoke(full)
     if not res.success:

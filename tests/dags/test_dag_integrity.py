@@ -63,3 +63,32 @@ def test_each_dag_file_parses_in_under_a_second(airflow_home):
     print("DAG parse times (s):", {k: round(v, 3) for k, v in times.items()})
     slow = {k: v for k, v in times.items() if v >= 1.0}
     assert not slow, f"DAG files slower than 1 s to import: {slow}"
+
+
+WARNINGS = """
+import json, warnings
+warnings.simplefilter("always")
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    from airflow.dag_processing.dagbag import DagBag
+    bag = DagBag(dag_folder={folder!r})
+# DagBag keeps the warnings each file raised (what the DAG processor shows in the UI); the rest: caught here.
+out = [{{"category": "captured", "file": f, "line": 0, "message": str(m)[:300]}}
+       for f, msgs in bag.captured_warnings.items() for m in msgs]
+out += [{{"category": w.category.__name__, "file": w.filename, "line": w.lineno, "message": str(w.message)[:300]}}
+        for w in caught]
+print("RESULT" + json.dumps({{"errors": list(bag.import_errors), "warnings": out}}))
+"""
+
+
+def test_parsing_the_dags_warns_of_nothing_deprecated_in_our_code(airflow_home):
+    """No deprecated argument (email_on_failure, ...) and no warning raised from the project's own files."""
+    res = _result(run_python(WARNINGS.format(folder=str(ROOT / "dags"))))
+    assert res["errors"] == []
+    ours = [w for w in res["warnings"]
+            if w["file"].startswith((str(ROOT / "dags"), str(ROOT / "include")))
+            or ("deprecat" in (w["category"] + w["message"]).lower()
+                and any(word in w["message"] for word in ("email", "on_failure", "sla", "stic")))]
+    assert not ours, ours
+    print("warnings from third-party code while parsing:", {w["category"] + ": " + w["message"][:80]
+                                                            for w in res["warnings"]})

@@ -172,6 +172,6 @@ def test_a_contract_violation_fails_the_build(built, warehouse_url, tmp_path):
                                                "submission_id::text as submission_id"))
     with environ({**dbt.env_for(warehouse_url), "DBT_TARGET_PATH": str(tmp_path / "target")}):
         res = dbtRunner().invoke(["--quiet", "run", "--select", "fct_projects",
-                                  "--project-dir", str(copy), "--profiles-dir", str(copy)])
+                                  "--project-dir", str(copy)])  # the profile: DBT_PROFILES_DIR of env_for
     assert not res.success
     assert "contract" in str(res.result.results[0].message).lower()

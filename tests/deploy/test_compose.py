@@ -3,9 +3,12 @@ images, the Celery configuration shared by every Airflow service, healthchecks, 
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -204,3 +207,74 @@ def test_init_migrates_and_creates_the_admin_user(services):
     assert "simple_auth_manager_passwords.json" in script
     assert env_of(init)["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"].endswith("simple_auth_manager_passwords.json")
     assert "dbt.parse()" in script
+
+
+def test_warehouse_connection_is_the_warehouse_service(compose, services):
+    env = {k: resolve(v) for k, v in compose["x-airflow-common"]["environment"].items()}
+    conn, url = urlparse(env["AIRFLOW_CONN_STIC_WAREHOUSE"]), urlparse(env["WAREHOUSE_URL"])
+    assert conn.scheme in ("postgres", "postgresql")
+    assert (conn.hostname, conn.port or 5432, conn.username, conn.password, conn.path) == \
+        (url.hostname, url.port or 5432, url.username, url.password, url.path), "two different warehouses"
+    wh = services["warehouse"]["environment"]
+    assert (conn.hostname, conn.username, conn.path.lstrip("/")) == ("warehouse", wh["POSTGRES_USER"], wh["POSTGRES_DB"])
+    assert resolve(wh["POSTGRES_PASSWORD"]) == conn.password
+    assert not [k for k in env if k.startswith("STIC_PG_")], "dbt must not need STIC_PG_* variables"
+
+
+DBT_DEBUG = """
+import json, os, sys
+from _stic_common import warehouse_profile_config
+from dbt.cli.main import dbtRunner
+
+with warehouse_profile_config().ensure_profile() as (path, env):
+    os.environ.update(env)
+    profile = path.read_text()
+    res = dbtRunner().invoke(["debug", "--project-dir", sys.argv[1], "--profiles-dir", str(path.parent)])
+print("RESULT" + json.dumps({"success": res.success, "profile": profile}))
+"""
+
+
+@pytest.fixture
+def compose_role(admin_url, warehouse_url):
+    """The compose warehouse's user (`stic`, its password) on the local PostgreSQL, allowed into the test database."""
+    import psycopg
+    from psycopg import sql
+
+    dbname = urlparse(warehouse_url).path.lstrip("/")
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        if not c.execute("select 1 from pg_roles where rolname = 'stic'").fetchone():
+            c.execute("create role stic login password 'stic'")
+        c.execute(sql.SQL("grant all on database {} to stic").format(sql.Identifier(dbname)))
+    return dbname
+
+
+def test_dbt_reaches_the_warehouse_with_only_the_compose_environment(compose, compose_role, warehouse_url,
+                                                                    tmp_path):
+    """The compose services' environment, with only the warehouse's address moved to the local PostgreSQL
+    (no Docker here): Cosmos maps `stic_warehouse` to a profile and `dbt debug` connects as `stic`."""
+    import subprocess
+    import sys
+
+    env = {k: resolve(v) for k, v in compose["x-airflow-common"]["environment"].items()}
+    local = urlparse(warehouse_url)
+    conn = urlparse(env["AIRFLOW_CONN_STIC_WAREHOUSE"])
+    env["AIRFLOW_CONN_STIC_WAREHOUSE"] = conn._replace(
+        netloc=f"{conn.username}:{conn.password}@{local.hostname}:{local.port or 5432}", path=f"/{compose_role}"
+    ).geturl()
+    # Paths of the image, moved to this checkout and a temp folder, and the metadata database (another
+    # service, not read here) to a file; nothing else changes.
+    env.update({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}","STIC_HOME": str(ROOT), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+                "STIC_DATA_DIR": str(tmp_path), "AIRFLOW_HOME": str(tmp_path / "airflow"),
+                "DBT_LOG_PATH": str(tmp_path / "dbt-logs"), "DBT_TARGET_PATH": str(tmp_path / "target"),
+                "PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT / "dags")})
+    env.pop("WAREHOUSE_URL")  # the connection alone must do
+    proc = subprocess.run([sys.executable, "-c", DBT_DEBUG, str(ROOT / "dbt_project")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    res = json.loads(next(ln for ln in out.splitlines() if ln.startswith("RESULT"))[len("RESULT"):])
+    assert res["success"], out[-3000:]
+    assert "All checks passed" in out
+    profile = yaml.safe_load(res["profile"])["stic_warehouse"]["outputs"]["warehouse"]
+    assert (profile["host"], profile["user"], profile["dbname"]) == (local.hostname, "stic", compose_role)
+    assert profile["schema"] == "marts" and "stic" not in res["profile"].split("password")[1].split("\n")[0]
