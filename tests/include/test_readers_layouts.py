@@ -251,6 +251,21 @@ def test_a_zip_that_is_neither_xlsx_nor_ods_is_unreadable(tmp_path):
     assert e.value.reason == "unreadable" and "nor an ODS spreadsheet" in str(e.value)
 
 
+def test_an_ods_declaring_entities_is_refused_as_unsafe(tmp_path):
+    import zipfile
+
+    p = tmp_path / "laughs.ods"
+    with zipfile.ZipFile(case_file("h2c07-sj-ods")) as src, zipfile.ZipFile(p, "w") as z:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "content.xml":
+                data = data.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>', 1)
+            z.writestr(info, data)
+    with pytest.raises(FileRejected) as e:
+        open_table(p, KINDS["projects"])
+    assert e.value.reason == "unsafe_xml" and "laughs.ods" in str(e.value)
+
+
 def test_large_xlsx_goes_through_the_streaming_reader(monkeypatch, tmp_path):
     """Above the threshold the openpyxl stream reads the workbook (calamine would hold it whole in memory)."""
     calls = []
