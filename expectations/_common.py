@@ -50,6 +50,34 @@ def raw_kind_suite(kind: Kind, name: str) -> gx.ExpectationSuite:
     return suite
 
 
+def submitter_rules(suite: gx.ExpectationSuite, kind: Kind) -> None:
+    """Who may report what, and classifying codes outside their list (DOMAIN.md, Rules, corrected 2026-11-30).
+
+    The normaliser already quarantines a district's row booked to another district (district_mismatch)
+    and publishes an unlisted field or institution type as `other`; these check the batch as loaded.
+    """
+    districts = ", ".join(f"'{d}'" for d in codes.codes("district"))
+    if "district" in kind.column_names:
+        joint = ("coalesce(b.joint_with, '')" if "joint_with" in kind.column_names else "''")
+        add(suite, gxe.UnexpectedRowsExpectation(unexpected_rows_query=(
+            "select b.* from {batch} as b join audit.submissions as s on s.submission_id = b.submission_id "
+            f"where s.submitter_code in ({districts}) and b.district <> s.submitter_code "
+            f"and not s.submitter_code = any(string_to_array({joint}, ','))")),
+            CRITICAL, "district_mismatch", "A district reports only its own district's rows, or joint projects naming it.")
+    if "joint_with" in kind.column_names:
+        add(suite, gxe.UnexpectedRowsExpectation(unexpected_rows_query=(
+            "select * from {batch} where exists (select 1 from unnest(string_to_array(joint_with, ',')) as j(code) "
+            f"where j.code not in ({districts}))")),
+            CRITICAL, "code_list", "Every partner district of a joint project is in the district code list.")
+    for col in kind.derived_columns:
+        coded = col.name.removesuffix("_submitted")
+        add(suite, gxe.ExpectColumnValuesToBeNull(column=col.name), WARNING, "code_unlisted",
+            f"The {coded.replace('_', ' ')} is in its code list (an unlisted one is published as other; rpt_unmapped_codes).")
+        add(suite, gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query=f"select * from {{batch}} where {col.name} is not null and {coded} <> 'other'"),
+            CRITICAL, "code_unlisted", f"A {coded.replace('_', ' ')} kept as submitted text is published as other.")
+
+
 CODE_COLUMNS = {
     "district_code": "district", "seller_district_code": "district", "field_code": "field",
     "project_level": "project_level", "facility_type": "facility_type", "ip_type": "ip_type",

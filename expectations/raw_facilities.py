@@ -1,13 +1,14 @@
 """Suite for each new batch of raw.facilities, run before the submission is published."""
 
 import great_expectations.expectations as gxe
-from _common import WARNING, add, raw_kind_suite
+from _common import WARNING, add, raw_kind_suite, submitter_rules
 
 from stic.kinds import FACILITIES
 
 
 def build_suite():
     suite = raw_kind_suite(FACILITIES, "raw_facilities")
+    submitter_rules(suite, FACILITIES)
     add(suite, gxe.UnexpectedRowsExpectation(
         unexpected_rows_query="select * from {batch} where status = 'in_operation' and facility_type in "
                               "('national_major_infrastructure', 'functional_platform') and operation_start_date is null"),

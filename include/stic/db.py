@@ -190,7 +190,7 @@ def sqlalchemy_url(url: str) -> str:
 
 def raw_table_columns(kind: Kind) -> list[tuple[str, str]]:
     """(name, declared type) of the kind's own columns and the trailing ones: what a newer contract may add."""
-    return [(c.name, PG_TYPES[c.type]) for c in kind.columns] + list(TRAILING_COLUMNS)
+    return [(c.name, PG_TYPES[c.type]) for c in kind.contract_columns] + list(TRAILING_COLUMNS)
 
 
 def raw_table_ddl(kind: Kind) -> sql.Composed:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# Column types. "money" is stored as exact NUMERIC yuan after unit conversion; "share" is a fraction 0..1.
-TEXT, CODE, DATE, MONEY, NUMBER, INTEGER, BOOLEAN, SHARE = (
-    "text", "code", "date", "money", "number", "integer", "boolean", "share",
+# Column types. "money" is stored as exact NUMERIC yuan after unit conversion; "share" is a fraction 0..1;
+# "codes" is a list of codes of one code list, stored as text "HP,XH" (sorted, without repeats).
+TEXT, CODE, DATE, MONEY, NUMBER, INTEGER, BOOLEAN, SHARE, CODES = (
+    "text", "code", "date", "money", "number", "integer", "boolean", "share", "codes",
 )
 
 PG_TYPES = {
@@ -25,7 +26,15 @@ PG_TYPES = {
     INTEGER: "bigint",
     BOOLEAN: "boolean",
     SHARE: "numeric(9,6)",
+    CODES: "text",
 }
+
+# Classifying code lists are open in the real world (DOMAIN.md, Rules, corrected 2026-11-30): a value
+# outside them is published as `other`, with the submitted text kept in `<column>_submitted` and the
+# warning `code_unlisted`, and listed for the data stewards (marts.rpt_unmapped_codes). Every other code
+# list identifies what a row is or where it counts (district, level, status, facility type, IP type,
+# transaction type, buyer region, programme, unit) and stays critical. docs/code_lists.md says why.
+OPEN_CODELISTS = frozenset({"field", "institution_type"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,24 @@ class Kind:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def derived_columns(self) -> tuple[Column, ...]:
+        """Columns the normaliser fills, never read from a file: the submitted text of an unlisted code."""
+        return tuple(
+            Column(f"{c.name}_submitted", TEXT, doc=f"The submitted {c.name.replace('_', ' ')} when it was not in "
+                                                    f"the {c.codelist.replace('_', ' ')} code list (published as other).")
+            for c in self.columns if c.type == CODE and c.codelist in OPEN_CODELISTS
+        )
+
+    @property
+    def contract_columns(self) -> tuple[Column, ...]:
+        """The raw table's own columns, in COPY order: the submitted ones, then the derived ones."""
+        return self.columns + self.derived_columns
+
+    @property
+    def contract_column_names(self) -> list[str]:
+        return [c.name for c in self.contract_columns]
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -87,6 +114,10 @@ PROJECTS = Kind(
         _c("funding_municipal_yuan", MONEY, False, aliases=["municipal funding", "funding municipal", "市级财政资金", "市财政"]),
         _c("funding_district_yuan", MONEY, False, aliases=["district funding", "funding district", "区级财政资金", "区财政"]),
         _c("funding_self_raised_yuan", MONEY, False, aliases=["self-raised funding", "self raised", "funding self raised", "自筹资金", "自筹"]),
+        _c("joint_with", CODES, False, "district", ["joint with", "joint project with", "partner district",
+                                                    "partner districts", "合作区", "联合申报区", "共建区"],
+           doc="A joint project: the partner district(s), e.g. 'Xuhui; 浦东'. A partner may report the project "
+               "although it is booked to another district, and its analysts see it."),
     ),
     order_rules=(("start_before_end", "start_date", "end_date"),),
 )

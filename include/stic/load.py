@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,20 +56,24 @@ class ParseOutcome:
 
 
 def parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, display_name: str | None = None,
-               check_keys: bool = True):
+               check_keys: bool = True, *, submitter: str | None = None,
+               owner_districts: Mapping[str, frozenset[str]] | None = None):
     """Yield (row_number, sheet, values, warnings) of good rows; record problems in `outcome`.
 
-    Raises FileRejected for a file that cannot be accepted at all.
+    `submitter` (a district or agency code) lets the row rules check that a district reports only its own
+    district's rows; `owner_districts` (platform code -> districts the warehouse knows it in) does the same
+    for kinds without a district column. Raises FileRejected for a file that cannot be accepted at all.
     """
     name = display_name or path.name
     try:
-        yield from _parse_rows(path, kind, outcome, name, check_keys)
+        yield from _parse_rows(path, kind, outcome, name, check_keys, submitter, owner_districts)
     except FileRejected as e:
         # The archive stores the bytes under their sha256; messages name the file as the submitter sent it.
         raise FileRejected(e.reason, str(e).replace(path.name, name)) from None
 
 
-def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_keys: bool):
+def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_keys: bool,
+                submitter: str | None = None, owner_districts: Mapping[str, frozenset[str]] | None = None):
     table = open_table(path, kind)
     outcome.format, outcome.encoding = table.format, table.encoding
     outcome.notes += table.notes
@@ -87,7 +91,7 @@ def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_
     if hm.ignored:
         outcome.notes.append(f"columns not used by {kind.name}: {', '.join(hm.ignored)}")
     seen_keys: dict[str, int] = {}
-    normalise_row = row_normaliser(kind, hm)
+    normalise_row = row_normaliser(kind, hm, submitter=submitter, owner_districts=owner_districts)
     for row_number, sheet, cells in table.rows:
         outcome.rows_received += 1
         values, problems, warns = normalise_row(cells)
@@ -116,11 +120,15 @@ def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_
         yield row_number, sheet, values, warns
 
 
-def check_file(path: Path, kind_name: str) -> ParseOutcome:
-    """A dry run: the same parsing and row rules as a load, nothing written."""
+def check_file(path: Path, kind_name: str, *, submitter: str | None = None) -> ParseOutcome:
+    """A dry run: the same parsing and row rules as a load, nothing written.
+
+    Without the warehouse, a district's platform assessments cannot be checked against the platforms'
+    districts; the load does that (see `platform_districts`).
+    """
     outcome = ParseOutcome()
     try:
-        for _ in parse_rows(Path(path), KINDS[kind_name], outcome):
+        for _ in parse_rows(Path(path), KINDS[kind_name], outcome, submitter=submitter):
             pass
     except FileRejected as e:
         outcome.rejected, outcome.rejected_rule = str(e), e.reason
@@ -150,9 +158,24 @@ def quarantine_duplicates(conn: psycopg.Connection, kind: Kind, load_id: int, ou
     return len(dupes)
 
 
+def platform_districts(conn: psycopg.Connection) -> dict[str, frozenset[str]]:
+    """Functional platform code -> the districts published facility records place it in.
+
+    Platform assessments carry no district: a district may report a platform the warehouse places in its
+    own district, or one it does not know yet (its facility record may come later, from an agency).
+    """
+    rows = conn.execute(
+        "select f.facility_code, array_agg(distinct f.district) from raw.facilities as f "
+        "join audit.submissions as s on s.submission_id = f.submission_id "
+        "where s.status = 'published' and f.facility_type = 'functional_platform' and f.district is not null "
+        "group by f.facility_code"
+    ).fetchall()
+    return {code: frozenset(districts) for code, districts in rows}
+
+
 def copy_types(kind: Kind) -> list[str]:
     """The PostgreSQL type of each column written by the loader's COPY, in its order (without modifiers)."""
-    declared = ([t for _, t in LINEAGE_COLUMNS] + ["text"] + [PG_TYPES[c.type] for c in kind.columns]
+    declared = ([t for _, t in LINEAGE_COLUMNS] + ["text"] + [PG_TYPES[c.type] for c in kind.contract_columns]
                 + [t for _, t in TRAILING_COLUMNS])
     return [t.split(" not null")[0].split("(")[0] for t in declared]
 
@@ -164,25 +187,30 @@ def load_submission(
     outcome = ParseOutcome()
     with conn.transaction():
         sub = conn.execute(
-            "select kind, archive_path, original_name, status from audit.submissions where submission_id = %s for update",
+            "select kind, archive_path, original_name, status, submitter_code from audit.submissions "
+            "where submission_id = %s for update",
             (submission_id,),
         ).fetchone()
         if sub is None:
             raise LookupError(f"no submission {submission_id}")
-        kind_name, archive_rel, original_name, status = sub
+        kind_name, archive_rel, original_name, status, submitter = sub
         if status != "received":
             log.info("submission %s is %s; nothing to load", submission_id, status)
             return outcome
         kind = KINDS[kind_name]
+        contract_names = kind.contract_column_names
         path = settings().landing_dir / archive_rel
         load_id = conn.execute(
             "insert into audit.loads (submission_id) values (%s) returning load_id", (submission_id,)
         ).fetchone()[0]
-        columns = [n for n, _ in LINEAGE_COLUMNS] + ["source_sheet"] + kind.column_names + [n for n, _ in TRAILING_COLUMNS]
+        columns = ([n for n, _ in LINEAGE_COLUMNS] + ["source_sheet"] + kind.contract_column_names
+                   + [n for n, _ in TRAILING_COLUMNS])
         copy_sql = sql.SQL("copy {} ({}) from stdin").format(
             sql.Identifier("raw", kind.raw_table), sql.SQL(", ").join(map(sql.Identifier, columns))
         )
         try:
+            # Read before the COPY starts: the connection runs no other query while a COPY is open.
+            owners = platform_districts(conn) if kind.name == "platform_assessments" else None
             # A savepoint: a file found unreadable half-way aborts its COPY, not the ledger update below.
             with conn.transaction(), conn.cursor() as cur, cur.copy(copy_sql) as copy:
                 # Dumpers chosen once per column, not looked up per value (profiled: ~40 % of write_row).
@@ -190,10 +218,11 @@ def load_submission(
                 # Duplicate keys are found by PostgreSQL after the COPY (quarantine_duplicates), so memory
                 # stays flat however many rows a file has.
                 for row_number, sheet, values, warns in parse_rows(path, kind, outcome, display_name=original_name,
-                                                                   check_keys=False):
+                                                                   check_keys=False, submitter=submitter,
+                                                                   owner_districts=owners):
                     copy.write_row(
                         (submission_id, load_id, row_number, sheet or "",
-                         *(values[c] for c in kind.column_names), warns)
+                         *(values[c] for c in contract_names), warns)
                     )
                     if outcome.rows_loaded % 1000 == 0:
                         faults.point("load.copy")

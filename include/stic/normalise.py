@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from stic import codes
-from stic.kinds import BOOLEAN, CODE, DATE, INTEGER, MONEY, NUMBER, SHARE, TEXT, Kind
+from stic.kinds import BOOLEAN, CODE, CODES, DATE, INTEGER, MONEY, NUMBER, OPEN_CODELISTS, SHARE, TEXT, Kind
 
 UNIT_FACTORS = {"yuan": Decimal(1), "wan_yuan": Decimal(10_000), "yi_yuan": Decimal(100_000_000)}
 UNIT_HEADERS = {codes.fold(h) for h in ("unit", "units", "amount unit", "currency unit", "money unit", "单位", "金额单位", "计量单位")}
@@ -32,6 +32,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # PostgreSQL text ca
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_MONEY = Decimal(10) ** 18  # numeric(20,2)
 MAX_NUMBER = Decimal(10) ** 16  # numeric(20,4); bigint is larger
+# A written number whose decimal exponent is outside this range cannot be an amount, count or share the
+# warehouse holds (the largest, 10^18 yuan, is 10^10 亿元). Refusing it before any arithmetic keeps
+# decimal.Overflow / InvalidOperation (e.g. "1e1000000" times 10^4, or quantize) out of the parsers.
+MAX_EXPONENT = 20
+_NUMBER_PLACES = Decimal("0.0001")  # numeric(20,4): rounded here, so the bound is checked on what is stored
+DATE_YEARS = (1900, 2100)  # a date outside these years is a typo (0218 for 2018), not a fact of this warehouse
 EXCEL_SERIAL_DATES = (20_000, 80_000)  # 1954..2119: a spreadsheet date stored as its day number
 _DATE_PATTERNS = (
     re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:[ T]\d{1,2}:\d{2}(:\d{2})?)?$"),
@@ -44,8 +50,14 @@ CRITICAL, WARNING = "critical", "warning"
 RULES: dict[str, tuple[str, str]] = {
     "required": (CRITICAL, "A required field is empty."),
     "code_list": (CRITICAL, "The value is not in the field's code list."),
+    "code_unlisted": (WARNING, "A field, institution type or seller type is not in its code list: published as "
+                               "'other', the submitted text kept for the data stewards (rpt_unmapped_codes)."),
+    "district_mismatch": (CRITICAL, "A district reports only its own district's rows; a row booked to another "
+                                    "district is accepted only when it names the submitter in joint_with."),
     "date_parse": (CRITICAL, "The value is not a date (expected e.g. 2018-06-30 or 2018年6月30日)."),
-    "number_parse": (CRITICAL, "The value is not a number."),
+    "date_range": (CRITICAL, f"The date is before {DATE_YEARS[0]} or after {DATE_YEARS[1]}."),
+    "number_parse": (CRITICAL, "The value is not a number the warehouse can hold (amounts below 10^18 yuan, "
+                               "other figures below 10^16)."),
     "unit_unknown": (CRITICAL, "The amount's unit is not 元, 万元 or 亿元."),
     "amount_non_negative": (CRITICAL, "Amounts and counts must not be negative."),
     "share_range": (CRITICAL, "The inventors' award share must be between 0 and 1 (2019 briefing: up to 70 percent is the norm)."),
@@ -235,6 +247,9 @@ def _text(value: Any) -> str:
         return value.strip()
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if isinstance(value, int) and value.bit_length() > 14_000:
+        # str() refuses integers past 4,300 digits; the number converters refuse it as too large anyway
+        return f"{'-' if value < 0 else ''}an integer of about {int(value.bit_length() * 0.30103)} digits"
     return _CONTROL.sub("", unicodedata.normalize("NFKC", str(value))).strip()
 
 
@@ -279,6 +294,10 @@ def parse_decimal(value: Any) -> Decimal:
             raise ValueError(s) from e
     if not d.is_finite():
         raise ValueError(str(value))
+    if not d:
+        return Decimal(0)  # 0E+999999999 is zero: without its exponent it cannot overflow later
+    if not -MAX_EXPONENT <= d.adjusted() <= MAX_EXPONENT:
+        raise ValueError(str(value))
     return d
 
 
@@ -292,12 +311,19 @@ def parse_money(value: Any, unit: str | None) -> tuple[Decimal, str]:
     if unit is None:
         raise LookupError("no unit")
     amount = parse_decimal(s) * UNIT_FACTORS[unit]
-    if abs(amount) >= MAX_MONEY:
+    if abs(amount) >= MAX_MONEY:  # before rounding: quantize of 10^28 to cents is itself an InvalidOperation
         raise ValueError(s)
-    return amount.quantize(Decimal("0.01")), unit
+    amount = amount.quantize(_CENT)
+    if abs(amount) >= MAX_MONEY:  # and after: 999999999999999999.999 rounds to 10^18, beyond numeric(20,2)
+        raise ValueError(s)
+    return amount, unit
 
 
 def parse_date(value: Any) -> dt.date:
+    """A date from a cell (ISO, 2018/6/30, 2018年6月30日, 20180630, an Excel day number); ValueError otherwise.
+
+    The year is not checked here: the row normaliser does (rule date_range), so a typo year gets its own rule.
+    """
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -331,12 +357,16 @@ _SKIP = object()  # a converter found a problem (already recorded): the column g
 _CENT = Decimal("0.01")
 
 
-def normalise_row(kind: Kind, hm: HeaderMap, cells: list[Any]) -> tuple[dict[str, Any], list[Problem], list[str]]:
+def normalise_row(kind: Kind, hm: HeaderMap, cells: list[Any], *, submitter: str | None = None,
+                  owner_districts=None) -> tuple[dict[str, Any], list[Problem], list[str]]:
     """(values by canonical column, problems, warning rule ids) for one row of cells."""
-    return row_normaliser(kind, hm)(cells)
+    return row_normaliser(kind, hm, submitter=submitter, owner_districts=owner_districts)(cells)
 
 
-def row_normaliser(kind: Kind, hm: HeaderMap):
+_JOINT_SEPARATORS = re.compile(r"[,;，；、/|]+")
+
+
+def row_normaliser(kind: Kind, hm: HeaderMap, *, submitter: str | None = None, owner_districts=None):
     """`normalise_row` for one file, compiled once: a converter per column, chosen by its type and unit.
 
     Loaders call this once per file and the returned function once per row. The converters take a short
@@ -345,12 +375,18 @@ def row_normaliser(kind: Kind, hm: HeaderMap):
     type dispatch and repeated `_text` calls were most of the load time; tests/include/test_normalise.py
     checks the short paths against the general parsers).
     """
-    plan = [(col.name, hm.positions.get(col.name), col.required, _converter(col, hm)) for col in kind.columns]
+    plan = [(col.name, hm.positions.get(col.name), col.required, _converter(col, hm),
+             col.type == CODE and col.codelist in OPEN_CODELISTS) for col in kind.columns]
+    derived = [c.name for c in kind.derived_columns]
     unit_position = hm.unit_position
     order_rules = kind.order_rules
+    # Who may report what: a district only its own district's rows (DOMAIN.md, Rules); agencies anything.
+    own_district = submitter if submitter in codes.codes("district") else None
+    has_district = "district" in kind.column_names
+    has_joint = "joint_with" in kind.column_names
 
     def normalise(cells: list[Any]) -> tuple[dict[str, Any], list[Problem], list[str]]:
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = dict.fromkeys(derived)
         problems: list[Problem] = []
         warnings: list[str] = []
         n = len(cells)
@@ -362,7 +398,7 @@ def row_normaliser(kind: Kind, hm: HeaderMap):
                     row_unit = codes.resolve("unit", unit_cell)
                 except codes.CodeError:
                     problems.append(Problem("unit", unit_cell, "unit_unknown", f"unit {unit_cell!r} is not 元, 万元 or 亿元"))
-        for name, pos, required, convert in plan:
+        for name, pos, required, convert, is_open in plan:
             raw = cells[pos] if pos is not None and pos < n else None
             if raw.__class__ is str and raw.isascii() and raw.isprintable():
                 text = raw.strip()  # what _text returns for such a cell
@@ -376,10 +412,18 @@ def row_normaliser(kind: Kind, hm: HeaderMap):
             try:
                 value = convert(raw, text, row_unit, problems, warnings)
             except codes.CodeError as e:
-                problems.append(Problem(name, text, "code_list", str(e)))
+                if is_open:
+                    # a classifying code the list does not know yet: counted as other, the text kept for the stewards
+                    values[name], values[name + "_submitted"] = "other", text
+                    if "code_unlisted" not in warnings:
+                        warnings.append("code_unlisted")
+                    continue
+                problems.append(Problem(name, text[:200], "code_list", str(e)))
                 continue
-            except ValueError:
-                problems.append(Problem(name, text, "number_parse", f"{name} {text!r} is not a number"))
+            except (ValueError, ArithmeticError):
+                # ArithmeticError: any decimal signal a bound above missed is still this row's problem, not a crash
+                problems.append(Problem(name, text[:80], "number_parse",
+                                        f"{name} {text[:80]!r} is not a number the warehouse can hold"))
                 continue
             if value is not _SKIP:
                 values[name] = value
@@ -387,7 +431,31 @@ def row_normaliser(kind: Kind, hm: HeaderMap):
             a, b = values.get(earlier), values.get(later)
             if a is not None and b is not None and a > b:
                 problems.append(Problem(later, f"{a} > {b}", rule, f"{earlier} {a} is after {later} {b}"))
+        if own_district is not None:
+            _check_district(values, problems)
         return values, problems, warnings
+
+    def _check_district(values, problems):
+        if has_district:
+            booked = values.get("district")
+            if booked is None or booked == own_district:
+                return
+            partners = (values.get("joint_with") or "").split(",") if has_joint else []
+            if own_district in partners or any(p.column == "joint_with" for p in problems):
+                return  # a joint project, or a joint_with already quarantined for its own reason
+            problems.append(Problem("district", booked, "district_mismatch", (
+                f"the row is booked to district {booked}, but {own_district} may report only its own district's rows: "
+                f"let {booked} report it" + (f", or name {own_district} in joint_with if it is a joint project"
+                                             if has_joint else "")
+            )))
+        elif owner_districts:
+            code = values.get(kind.key)
+            known = owner_districts.get(code)
+            if known and own_district not in known:
+                problems.append(Problem(kind.key, code, "district_mismatch", (
+                    f"platform {code} is in district {', '.join(sorted(known))} (published facility records), "
+                    f"but {own_district} may report only its own district's platforms"
+                )))
 
     return normalise
 
@@ -421,18 +489,32 @@ def _converter(col, hm: HeaderMap):
                     seen[text] = code
             return (code == "true") if boolean else code
         return code_value
+    if col.type == CODES:
+        codelist = col.codelist
+
+        def codes_value(raw, text, row_unit, problems, warnings):
+            parts = [p.strip() for p in _JOINT_SEPARATORS.split(text) if p.strip()]
+            return ",".join(sorted({codes.resolve(codelist, p) for p in parts})) or None  # CodeError names the part
+        return codes_value
     if col.type == DATE:
         def date_value(raw, text, row_unit, problems, warnings):
+            date = None
             if raw.__class__ is str and len(text) == 10 and text[4] == "-" and text[7] == "-":
                 try:
-                    return dt.date.fromisoformat(text)
+                    date = dt.date.fromisoformat(text)
                 except ValueError:
                     pass
-            try:
-                return parse_date(raw)
-            except ValueError:
-                problems.append(Problem(name, text, "date_parse", f"{name} {text!r} is not a date"))
+            if date is None:
+                try:
+                    date = parse_date(raw)
+                except (ValueError, OverflowError):
+                    problems.append(Problem(name, text[:80], "date_parse", f"{name} {text[:80]!r} is not a date"))
+                    return _SKIP
+            if not DATE_YEARS[0] <= date.year <= DATE_YEARS[1]:
+                problems.append(Problem(name, text[:80], "date_range",
+                                        f"{name} {text[:80]!r} is outside the years {DATE_YEARS[0]}–{DATE_YEARS[1]}"))
                 return _SKIP
+            return date
         return date_value
     if col.type == MONEY:
         header_unit = hm.units.get(name)
@@ -441,10 +523,12 @@ def _converter(col, hm: HeaderMap):
         def money_value(raw, text, row_unit, problems, warnings):
             unit = header_unit if has_header_unit else row_unit
             if unit is not None and _plain_digits(raw, text):
-                amount = Decimal(text) * UNIT_FACTORS[unit]
+                if len(text.lstrip("0")) > 19:  # at least 10^18 yuan whatever the unit; no arithmetic on a huge integer
+                    raise ValueError(text)
+                amount = (Decimal(text) * UNIT_FACTORS[unit]).quantize(_CENT)
                 if amount >= MAX_MONEY:
                     raise ValueError(text)
-                return amount.quantize(_CENT)
+                return amount
             try:
                 amount, _ = parse_money(raw, unit)
             except LookupError:
@@ -459,13 +543,22 @@ def _converter(col, hm: HeaderMap):
         integer, year = col.type == INTEGER, name == "assessment_year"
 
         def number_value(raw, text, row_unit, problems, warnings):
-            n = Decimal(text) if _plain_digits(raw, text) else parse_decimal(raw)
-            if abs(n) >= MAX_NUMBER:
-                raise ValueError(text)
+            if _plain_digits(raw, text):
+                if len(text.lstrip("0")) > 17:  # at least 10^16: no arithmetic on a huge integer
+                    raise ValueError(text)
+                n = Decimal(text)
+            else:
+                n = parse_decimal(raw)
             if integer:
                 if n != n.to_integral_value():
                     raise ValueError(text)
+                if abs(n) >= MAX_NUMBER:
+                    raise ValueError(text)
                 n = int(n)
+            else:
+                n = n.quantize(_NUMBER_PLACES)  # after rounding: 9999999999999999.99999 is 10^16 in numeric(20,4)
+                if abs(n) >= MAX_NUMBER:
+                    raise ValueError(text)
             if n < 0:
                 problems.append(Problem(name, text, "amount_non_negative", f"{name} {text!r} is negative"))
                 return _SKIP

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 LOADER, TRANSFORMER, BI_READER, AUDITOR = "stic_loader", "stic_transformer", "stic_bi_reader", "stic_auditor"
 ANALYSTS = "stic_district_analyst"  # group of the per-district roles
 DISTRICT_COLUMNS = ("district_code", "seller_district_code")
+# A joint project's partner districts ("PD,XH"): their analysts see its rows too.
+JOINT_COLUMN = "joint_with_district_codes"
 # Reference data every analyst may read whole, district column or not.
 REFERENCE_TABLES = ("dim_district", "dim_submitter", "dim_field", "dim_date")
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "snapshots")
@@ -53,10 +55,22 @@ def _tables(conn: psycopg.Connection, schema: str) -> list[str]:
         "select table_name from information_schema.tables where table_schema = %s order by 1", (schema,))]
 
 
-def _district_column(conn: psycopg.Connection, table: str) -> str | None:
-    cols = {r[0] for r in conn.execute(
+def _columns(conn: psycopg.Connection, table: str) -> set[str]:
+    return {r[0] for r in conn.execute(
         "select column_name from information_schema.columns where table_schema = 'marts' and table_name = %s", (table,))}
+
+
+def _district_column(conn: psycopg.Connection, table: str) -> str | None:
+    cols = _columns(conn, table)
     return next((c for c in DISTRICT_COLUMNS if c in cols), None)
+
+
+def _district_policy(district: str, col: str, joint: bool) -> sql.Composable:
+    """The rows one district's analysts see: booked to the district, or a joint project naming it as partner."""
+    own = sql.SQL("{} = {}").format(_ident(col), sql.Literal(district))
+    if not joint:
+        return own
+    return sql.SQL("({} or {} = any(string_to_array({}, ',')))").format(own, sql.Literal(district), _ident(JOINT_COLUMN))
 
 
 def apply(conn: psycopg.Connection) -> dict:
@@ -111,6 +125,7 @@ def apply(conn: psycopg.Connection) -> dict:
                 else:
                     conn.execute(sql.SQL("revoke all on {} from {}").format(t, _ident(ANALYSTS)))
                 continue
+            joint = col == "district_code" and JOINT_COLUMN in _columns(conn, table)
             conn.execute(sql.SQL("alter table {} enable row level security").format(t))
             conn.execute(sql.SQL("drop policy if exists stic_all_rows on {}").format(t))
             conn.execute(sql.SQL("create policy stic_all_rows on {} for select to {}, {}, {} using (true)").format(
@@ -118,8 +133,8 @@ def apply(conn: psycopg.Connection) -> dict:
             for d in districts:
                 pol = _ident(f"stic_district_{d.lower()}")
                 conn.execute(sql.SQL("drop policy if exists {} on {}").format(pol, t))
-                conn.execute(sql.SQL("create policy {} on {} for select to {} using ({} = {})").format(
-                    pol, t, _ident(analyst_role(d)), _ident(col), sql.Literal(d)))
+                conn.execute(sql.SQL("create policy {} on {} for select to {} using ({})").format(
+                    pol, t, _ident(analyst_role(d)), _district_policy(d, col, joint)))
             conn.execute(sql.SQL("grant select on {} to {}").format(t, _ident(ANALYSTS)))
             secured.append(table)
     log.info("row-level security on %d mart tables: %s", len(secured), ", ".join(secured))

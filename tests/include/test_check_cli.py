@@ -83,3 +83,31 @@ def test_submission_rules_are_checked_first(capsys):
 def test_missing_file_exits_2(capsys, tmp_path):
     code = main(["check", str(tmp_path / "nope.csv"), "--submitter", "PD", "--kind", "projects", "--period", "2018"])
     assert code == 2 and "is not a file" in capsys.readouterr().err
+
+
+PROJECTS_HEADER = "project_code,title,level,field,lead_institution,district,start_date,status,funding_central_yuan"
+
+
+def test_an_amount_that_cannot_be_held_quarantines_its_row_not_the_check(capsys, tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text(f"{PROJECTS_HEADER}\nP-1,Good,municipal,energy,Fudan,PD,2018-01-01,underway,100\n"
+                    "P-2,Huge,municipal,energy,Fudan,PD,2018-01-01,underway,1e1000000\n"
+                    "P-3,Old,municipal,energy,Fudan,PD,1800-01-01,underway,5\n", encoding="utf-8")
+    code, out = check(capsys, path, "--json")
+    r = json.loads(out)
+    assert (code, r["accepted"], r["rows_accepted"], r["rows_quarantined"]) == (0, True, 1, 2)
+    assert [(p["row"], p["column"], p["value"], p["rule"]) for p in r["problems"]] == [
+        (3, "funding_central_yuan", "1e1000000", "number_parse"), (4, "start_date", "1800-01-01", "date_range")]
+
+
+def test_a_district_file_with_another_districts_row(capsys, tmp_path):
+    path = tmp_path / "pd.csv"
+    path.write_text(f"{PROJECTS_HEADER},joint_with\nP-1,Ours,municipal,energy,Fudan,浦东,2018-01-01,underway,1,\n"
+                    "P-2,Theirs,municipal,energy,Fudan,黄浦,2018-01-01,underway,1,\n"
+                    "P-3,Joint,municipal,energy,Fudan,黄浦,2018-01-01,underway,1,浦东\n", encoding="utf-8")
+    code, out = check(capsys, path, submitter="PD")
+    assert code == 0 and "2 rows would be accepted, 1 quarantined" in out
+    assert "  row 3, column district: the row is booked to district HP, but PD may report only" in out
+    assert out.rstrip().splitlines()[1].endswith("[district_mismatch]")
+    code, out = check(capsys, path, submitter="STCSM")  # an agency may report any district
+    assert code == 0 and "3 rows would be accepted, 0 quarantined" in out

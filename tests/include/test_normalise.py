@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from stic.kinds import IP_TRANSACTIONS, PROJECTS
+from stic.kinds import FACILITIES, IP_TRANSACTIONS, PLATFORM_ASSESSMENTS, PROJECTS
 from stic.normalise import (
+    DATE_YEARS,
     RULES,
     map_headers,
     neutralise_formula,
@@ -25,14 +26,14 @@ HEADER = ["项目编号", "项目名称", "级别", "领域", "牵头单位", "�
 GOOD = ["P-1", "张江", "市级", "能源", "复旦", "浦东", "2018-01-01", "在研"]
 
 
-def row(extra_headers=(), extra_cells=(), **changes):
+def row(extra_headers=(), extra_cells=(), submitter=None, **changes):
     headers = HEADER + list(extra_headers)
     cells = GOOD + list(extra_cells)
     for col, value in changes.items():
         cells[headers.index(col)] = value
     hm = map_headers(PROJECTS, headers)
     assert hm.ok, hm.problems
-    return normalise_row(PROJECTS, hm, cells)
+    return normalise_row(PROJECTS, hm, cells, submitter=submitter)
 
 
 @pytest.mark.parametrize("spelling", ["浦东新区", "浦东", "Pudong", "Pudong New Area", "PD", "pd", "pudong new district",
@@ -242,3 +243,181 @@ def test_date_short_path_agrees_with_parse_date(cell):
         assert [p.rule for p in problems] == ["date_parse"]
         return
     assert not problems and values["start_date"] == expected
+
+
+# ---------- numbers and dates the warehouse cannot hold are row problems, never exceptions (issue 12.3)
+
+MONEY_HEADER = "中央财政资金（元）"
+
+
+@pytest.mark.parametrize("cell", [
+    "1e1000000", "1E+999999999", "-1e1000000", "1e-1000000", "NaN", "sNaN", "Infinity", "-Infinity",
+    "１e１０００００", "1e1000000万元", "1e18", "999999999999999999.995", "9" * 40, D("1E+1000000"), D("NaN"),
+    float("inf"), float("nan"), 1e308, pytest.param(10**5000, id="int-of-5001-digits"),
+])
+def test_amounts_beyond_numeric_20_2_are_quarantined_as_number_parse(cell):
+    values, problems, _ = row([MONEY_HEADER], [cell])
+    assert [(p.column, p.rule, p.severity) for p in problems] == [("funding_central_yuan", "number_parse", "critical")]
+    assert "funding_central_yuan" not in values
+
+
+@pytest.mark.parametrize("cell, unit, yuan", [
+    ("999999999999999999.99", "yuan", D("999999999999999999.99")),  # the largest numeric(20,2)
+    ("9999999999.99", "yi_yuan", D("999999999999000000.00")),
+    ("0E+999999999", "yuan", D("0.00")),  # zero, whatever its exponent
+    ("1e3", "wan_yuan", D("10000000.00")),
+    ("000000000000000000000000001", "yuan", D("1.00")),  # leading zeros are not size
+])
+def test_amounts_up_to_the_bound_are_kept_exactly(cell, unit, yuan):
+    header = {"yuan": "中央财政资金（元）", "wan_yuan": "中央财政资金（万元）", "yi_yuan": "中央财政资金（亿元）"}[unit]
+    values, problems, _ = row([header], [cell])
+    assert problems == [] and values["funding_central_yuan"] == yuan
+
+
+@pytest.mark.parametrize("cell", ["1e1000000", "1E+999999999", "1e-1000000", "NaN", "Infinity", "999999999999999999.995"])
+def test_parse_money_raises_value_error_not_a_decimal_signal(cell):
+    with pytest.raises(ValueError):
+        parse_money(cell, "wan_yuan")
+
+
+FACILITY_HEADER = ["设施编号", "设施名称", "设施类型", "领域", "所在区", "状态", "服务机时", "外部用户数", "开工日期"]
+FACILITY_GOOD = ["F-1", "光源", "大科学设施", "光子", "浦东", "运行", "", "", ""]
+
+
+def facility(submitter=None, **changes):
+    cells = list(FACILITY_GOOD)
+    for col, value in changes.items():
+        cells[FACILITY_HEADER.index(col)] = value
+    hm = map_headers(FACILITIES, FACILITY_HEADER)
+    assert hm.ok, hm.problems
+    return normalise_row(FACILITIES, hm, cells, submitter=submitter)
+
+
+@pytest.mark.parametrize("column, cell, expected", [
+    ("服务机时", "9999999999999999.9999", D("9999999999999999.9999")),  # the largest numeric(20,4)
+    ("服务机时", "9999999999999999.99995", None),  # rounds to 10^16: beyond numeric(20,4)
+    ("服务机时", "1e1000000", None),
+    ("服务机时", "1e-1000000", None),
+    ("服务机时", "1E+999999999", None),
+    ("外部用户数", "1e1000000", None),
+    ("外部用户数", "1e3", 1000),
+    ("外部用户数", "99999999999999999999", None),
+])
+def test_figures_beyond_numeric_20_4_and_bigint(column, cell, expected):
+    values, problems, _ = facility(**{column: cell})
+    name = {"服务机时": "service_hours", "外部用户数": "external_users"}[column]
+    if expected is None:
+        assert [(p.column, p.rule) for p in problems] == [(name, "number_parse")]
+    else:
+        assert problems == [] and values[name] == expected
+
+
+@pytest.mark.parametrize("cell", ["1e-1000000", "1e1000000%", "1E+999999999", "NaN%"])
+def test_award_share_that_cannot_be_held(cell):
+    hm = map_headers(IP_TRANSACTIONS, ["交易编号", "挂牌日期", "知识产权类型", "交易类型", "转让方", "奖励比例"])
+    _, problems, _ = normalise_row(IP_TRANSACTIONS, hm, ["T-1", "2018-01-01", "发明专利", "许可", "复旦", cell])
+    assert [(p.column, p.rule) for p in problems] == [("inventor_award_share", "number_parse")]
+
+
+@pytest.mark.parametrize("cell, rule", [
+    ("1899-12-31", "date_range"), ("0218-03-01", "date_range"), ("2101-01-01", "date_range"),
+    (dt.datetime(2200, 1, 1), "date_range"), (dt.date(1850, 1, 1), "date_range"), ("1e1000000", "date_parse"),
+    (1e308, "date_parse"), ("1900-01-01", None), ("2100-12-31", None), (45000, None),
+])
+def test_absurd_dates_are_quarantined(cell, rule):
+    values, problems, _ = row(立项日期=cell)
+    if rule is None:
+        assert problems == [] and DATE_YEARS[0] <= values["start_date"].year <= DATE_YEARS[1]
+    else:
+        assert [(p.column, p.rule, p.severity) for p in problems] == [("start_date", rule, "critical")]
+
+
+# ---------- classifying codes are open: an unlisted one is published as other, kept, warned (issue 11.6)
+
+def test_unlisted_field_and_institution_type_are_published_as_other_with_the_text_kept():
+    values, problems, warnings = row(["单位类型"], ["新型研发机构"], 领域="合成生物学")
+    assert problems == [] and warnings == ["code_unlisted"]
+    assert (values["field"], values["field_submitted"]) == ("other", "合成生物学")
+    assert (values["institution_type"], values["institution_type_submitted"]) == ("other", "新型研发机构")
+    assert RULES["code_unlisted"][0] == "warning"
+
+
+def test_listed_classifying_codes_keep_no_submitted_text():
+    values, problems, warnings = row(["单位类型"], ["高校"])
+    assert (problems, warnings) == ([], [])
+    assert (values["field"], values["field_submitted"], values["institution_type_submitted"]) == ("energy", None, None)
+
+
+def test_unlisted_seller_type_is_other_but_an_unlisted_ip_type_stays_critical():
+    hm = map_headers(IP_TRANSACTIONS, ["交易编号", "挂牌日期", "知识产权类型", "交易类型", "转让方", "转让方类型", "领域"])
+    base = ["T-1", "2018-01-01", "发明专利", "许可", "复旦"]
+    values, problems, warnings = normalise_row(IP_TRANSACTIONS, hm, [*base, "新型研发机构", "元宇宙"])
+    assert (problems, warnings) == ([], ["code_unlisted"])
+    assert (values["seller_type"], values["seller_type_submitted"]) == ("other", "新型研发机构")
+    assert (values["field"], values["field_submitted"]) == ("other", "元宇宙")
+    _, problems, _ = normalise_row(IP_TRANSACTIONS, hm, ["T-1", "2018-01-01", "perpetual motion", "许可", "复旦", "", ""])
+    assert [(p.column, p.rule) for p in problems] == [("ip_type", "code_list")]
+
+
+@pytest.mark.parametrize("column, cell, rule_column", [("级别", "省级", "level"), ("状态", "搁置", "status"), ("区", "浦西", "district")])
+def test_identifying_codes_stay_critical(column, cell, rule_column):
+    _, problems, _ = row(**{column: cell})
+    assert [(p.column, p.rule, p.severity) for p in problems] == [(rule_column, "code_list", "critical")]
+
+
+def test_facility_type_is_identifying_it_decides_which_figures_a_facility_counts_in():
+    _, problems, _ = facility(设施类型="spaceport")
+    assert [(p.column, p.rule) for p in problems] == [("facility_type", "code_list")]
+    values, problems, warnings = facility(领域="深海")
+    assert (problems, warnings, values["field"], values["field_submitted"]) == ([], ["code_unlisted"], "other", "深海")
+
+
+# ---------- who may report what (issue 12.5)
+
+def test_a_district_may_not_book_a_row_to_another_district():
+    _, problems, _ = row(区="黄浦", submitter="PD")
+    [p] = problems
+    assert (p.column, p.value, p.rule, p.severity) == ("district", "HP", "district_mismatch", "critical")
+    assert "PD may report only its own district's rows" in p.message and "joint_with" in p.message
+
+
+def test_own_district_agencies_and_unknown_submitters_are_not_checked():
+    assert row(submitter="PD")[1] == []
+    assert row(区="黄浦", submitter="STCSM")[1] == []  # an agency may report any district
+    assert row(区="黄浦")[1] == []  # no submitter given (e.g. a library caller): nothing to compare
+
+
+@pytest.mark.parametrize("cell, partners", [("PD", "PD"), ("浦东、徐汇", "PD,XH"), ("Xuhui; pudong new area", "PD,XH"),
+                                            ("浦东，浦东", "PD")])
+def test_a_joint_project_naming_the_submitter_is_accepted(cell, partners):
+    values, problems, _ = row(["joint_with"], [cell], 区="黄浦", submitter="PD")
+    assert problems == [] and (values["district"], values["joint_with"]) == ("HP", partners)
+
+
+def test_a_joint_project_not_naming_the_submitter_or_naming_an_unknown_district():
+    _, problems, _ = row(["合作区"], ["徐汇"], 区="黄浦", submitter="PD")
+    assert [(p.column, p.rule) for p in problems] == [("district", "district_mismatch")]
+    _, problems, _ = row(["合作区"], ["浦东; 浦西"], 区="黄浦", submitter="PD")
+    assert [(p.column, p.rule) for p in problems] == [("joint_with", "code_list")]
+    assert "'浦西' is not a known district" in problems[0].message
+
+
+def test_facilities_have_no_joint_marking():
+    _, problems, _ = facility(submitter="HP")
+    [p] = problems
+    assert (p.rule, p.value) == ("district_mismatch", "PD") and "joint_with" not in p.message
+
+
+def test_platform_assessments_use_the_platforms_known_district():
+    headers = ["平台编号", "考核年度", "得分"]
+    hm = map_headers(PLATFORM_ASSESSMENTS, headers)
+    owners = {"FP-1": frozenset({"HP"}), "FP-2": frozenset({"PD", "HP"})}
+
+    def check(code, submitter):
+        return [p.rule for p in normalise_row(PLATFORM_ASSESSMENTS, hm, [code, "2018", "90"], submitter=submitter,
+                                              owner_districts=owners)[1]]
+    assert check("FP-1", "PD") == ["district_mismatch"]
+    assert check("FP-1", "HP") == []
+    assert check("FP-2", "PD") == []  # placed in PD by one record: PD may report it
+    assert check("FP-9", "PD") == []  # a platform the warehouse does not know yet
+    assert check("FP-1", "SHFB") == []  # the finance bureau reports every platform
