@@ -122,6 +122,8 @@ def cmd_check(args) -> int:
         "rows_quarantined": outcome.rows_quarantined, "rows_with_warnings": outcome.rows_with_warnings,
         "problems": [{k: v for k, v in p.items() if k != "row_data"} for p in outcome.problems],
         "warnings": list(outcome.warnings), "notes": outcome.notes,
+        "header_mapping": outcome.header_mapping, "ignored_columns": outcome.ignored_columns,
+        "skipped_rows": outcome.skipped_rows,
     }
     if args.json:
         _print_json(result)
@@ -138,7 +140,25 @@ def cmd_check(args) -> int:
             print(f"  row {w['row']}: warning: {w['message']} [{w['rule']}]")
         for n in outcome.notes:
             print(f"  note: {n}")
+        for line in _intake_lines(outcome.header_mapping, outcome.ignored_columns, outcome.skipped_rows):
+            print(line)
     return 1 if outcome.rejected else 0
+
+
+def _intake_lines(mapping: list[dict], ignored: list[str], skipped: list[dict], skipped_total: int | None = None) -> list[str]:
+    """How the file was read, column by column: 市财政拨款（万元） → funding_municipal_yuan ×10,000."""
+    from stic.reports.receipts import mapping_line
+
+    lines = ["  columns read:"] if mapping else []
+    lines += [f"    {mapping_line(m)}" for m in mapping]
+    if ignored:
+        lines.append(f"  columns ignored (no amounts in them): {', '.join(ignored)}")
+    for x in skipped:
+        where = f"row {x.get('row')}" + (f" (sheet {x['sheet']})" if x.get("sheet") else "")
+        lines.append(f"  skipped {where}: {x.get('reason')}" + (f": {x['text']}" if x.get("text") else ""))
+    if skipped_total and skipped_total > len(skipped):
+        lines.append(f"  … {skipped_total - len(skipped):,} more skipped rows")
+    return lines
 
 
 def cmd_ingest(args) -> int:
@@ -163,8 +183,18 @@ def cmd_ingest(args) -> int:
         print(f"error: {path} is not a file", file=sys.stderr)
         return 2
     out = pipeline.ingest_file(path, submitter=args.submitter.upper(), kind=args.kind, period=args.period.upper())
-    _print_json(out.as_dict())
+    _print_json({**out.as_dict(), **_ingest_intake(out.submission_id)})
     return 1 if out.status == "rejected" else 0
+
+
+def _ingest_intake(submission_id: int) -> dict:
+    """What `stic ingest` adds to the outcome: the header mapping, the ignored columns, the skipped layout
+    rows, and for quarantined rows the first reasons and the count per rule (as the receipt shows them)."""
+    from stic import db
+    from stic.reports.receipts import intake_data
+
+    with db.connect(autocommit=True) as conn:
+        return intake_data(conn, submission_id)
 
 
 def cmd_submissions(args) -> int:

@@ -57,6 +57,9 @@ FIX: dict[str, str] = {
     # file and submission rules
     "missing_columns": "Use the column headers of the template (or a listed alias); the missing columns are named in the reason above.",
     "bad_columns": "Fix the column headers as the reason above says (each column once, with its unit).",
+    "unmapped_amount": "Rename the column named above so that it says which amount it holds and in which unit "
+                       "(e.g. 中央财政资金（万元）), or remove it; a data steward can also add your wording to the "
+                       "header vocabulary or to your office's profile. Then send the file again.",
     "unreadable": "Send the file again as CSV, XLSX or JSON that opens in a spreadsheet program.",
     "empty": "The file holds no data rows: send the file with its rows.",
     "binary": "Send the data as CSV, XLSX or JSON, not another file type.",
@@ -69,6 +72,8 @@ FIX: dict[str, str] = {
 FILE_RULE_DESCRIPTIONS = {
     "missing_columns": "Required columns are missing.",
     "bad_columns": "The columns cannot be mapped unambiguously.",
+    "unmapped_amount": "A column looks like it holds amounts, but the warehouse does not know which; "
+                       "the file was not loaded rather than drop those numbers.",
     "unreadable": "The file cannot be read.",
     "empty": "The file holds no data.",
     "binary": "The file is not a data file.",
@@ -104,6 +109,8 @@ def _file_rule(sub: dict) -> str | None:
         return None  # the failed expectations say it
     if "no row passed the critical rules" in reason:
         return "no_valid_rows"
+    if "looks like it carries amounts" in reason:
+        return "unmapped_amount"
     if "required column(s) missing" in reason:
         return "missing_columns"
     m = re.search(r"\b(encoding|binary|empty)\b", reason, re.I)
@@ -263,6 +270,7 @@ def receipt_data(conn: psycopg.Connection, submission_id: int) -> dict:
         "history": [dict(e) for e in events],
     }
     data["correction"] = correction_data(conn, submission_id)
+    data["intake"] = intake_data(conn, submission_id)
     # One JSON round trip: dates become ISO strings, Decimals strings, so the HTML shows what the JSON says.
     return json.loads(json.dumps(data, ensure_ascii=False, default=jsonable_default))
 
@@ -278,6 +286,53 @@ def correction_data(conn: psycopg.Connection, submission_id: int) -> dict | None
     if row is None:
         return None
     return {**row, "replaces": sorted(row["replaces"]), "published_with": sorted(row["published_with"])}
+
+
+# ---------------------------------------------------------------------------------- how the file was read
+REASONS_SHOWN = 20
+
+
+def intake_data(conn: psycopg.Connection, submission_id: int) -> dict:
+    """How the file was read (its last load's audit.loads.intake_details: the header mapping applied, the
+    columns ignored, the layout rows skipped) and, when rows were quarantined, the first REASONS_SHOWN
+    reasons (row, column, value, rule, message) and the count per rule. `stic ingest` prints the same."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        load = cur.execute(
+            "select intake_details from audit.loads where submission_id = %s order by load_id desc limit 1",
+            (submission_id,),
+        ).fetchone()
+        reasons = cur.execute(
+            "select source_row_number as row, nullif(source_sheet, '') as sheet, column_name as column, "
+            "submitted_value as value, rule, severity, message from audit.rejected_rows where submission_id = %s "
+            "order by source_row_number, rejected_row_id limit %s", (submission_id, REASONS_SHOWN),
+        ).fetchall()
+        per_rule = cur.execute(
+            "select rule, count(distinct (source_sheet, source_row_number)) as rows, count(*) as problems "
+            "from audit.rejected_rows where submission_id = %s group by rule order by count(*) desc, rule",
+            (submission_id,),
+        ).fetchall()
+    details = (load or {}).get("intake_details") or {}
+    total = sum(r["problems"] for r in per_rule)
+    return {
+        "header_mapping": details.get("header_mapping") or [],
+        "ignored_columns": details.get("ignored_columns") or [],
+        "skipped_rows": details.get("skipped_rows") or [],
+        "skipped_rows_total": details.get("skipped_rows_total") or len(details.get("skipped_rows") or []),
+        "quarantine": {"reasons": reasons, "shown": len(reasons), "total": total, "per_rule": per_rule},
+    }
+
+
+def mapping_line(m: dict) -> str:
+    """市财政拨款（万元） → funding_municipal_yuan ×10,000 (one mapped column, as `stic check` prints it)."""
+    line = f"{m.get('header')} → {m.get('column')}"
+    factor = m.get("factor")
+    if factor not in (None, "", "1"):
+        line += f" ×{int(factor):,}"
+    elif m.get("unit") and factor is None:
+        line += f" ({m['unit']})"
+    if m.get("via") and m["via"] != "alias":
+        line += f"  [{m['via']}]"
+    return line
 
 
 def receipts_dir() -> Path:
