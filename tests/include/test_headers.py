@@ -92,7 +92,7 @@ def test_plain_aliases_still_win_and_the_mapping_says_how():
     assert hm.ok, hm.problems
     by_col = {m["column"]: m for m in hm.mapping}
     assert by_col["funding_central_yuan"]["via"] == "alias"
-    assert by_col["funding_municipal_yuan"] == {"header": "市级财政资助(万元)", "column": "funding_municipal_yuan",
+    assert by_col["funding_municipal_yuan"] == {"header": "市级财政资助（万元）", "column": "funding_municipal_yuan",
                                                 "unit": "wan_yuan", "factor": "10000", "via": "vocabulary"}
     assert by_col["funding_district_yuan"]["unit"] == "wan_yuan"
     assert by_col["funding_self_raised_yuan"]["factor"] == "1"
@@ -186,7 +186,7 @@ def test_unmapped_amount_column_rejects_the_file_naming_it_and_the_candidates(tm
     p = write_csv(tmp_path / "p.csv", [*BASE, "中央财政资助（万元）", "其他来源（万元）"], [[*GOOD, "120", "30"]])
     o = check_file(p, "projects")
     assert o.rejected_rule == "unmapped_amount"
-    assert "p.csv" in o.rejected and "'其他来源(万元)'" in o.rejected and "column 10" in o.rejected
+    assert "p.csv" in o.rejected and "'其他来源（万元）'" in o.rejected and "states a unit: 万元" in o.rejected and "column 10" in o.rejected
     could = o.rejected.split("it could be: ")[1]
     assert "funding_municipal_yuan" in could and "funding_central_yuan" not in could.split(".")[0]
     assert o.rows_loaded == 0
