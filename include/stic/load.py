@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from stic import faults, ledger
+from stic import faults, headers, ledger
 from stic.config import settings
 from stic.kinds import KINDS, LINEAGE_COLUMNS, PG_TYPES, TRAILING_COLUMNS, Kind
 from stic.normalise import RULES, Problem, map_headers, row_normaliser
@@ -78,7 +78,8 @@ def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_
     outcome.format, outcome.encoding = table.format, table.encoding
     outcome.notes += table.notes
     outcome.skipped_rows = table.skipped  # the reader fills it as the rows are read (totals, signature lines)
-    hm = map_headers(kind, table.headers)
+    hm = map_headers(kind, table.headers, submitter=submitter)
+    outcome.header_mapping, outcome.ignored_columns = hm.mapping, hm.ignored
     if hm.missing:
         found = [str(h) for h in table.headers if h not in (None, "")]
         raise FileRejected(
@@ -88,11 +89,15 @@ def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_
         )
     if hm.problems:
         raise FileRejected("bad_columns", f"{name}: " + "; ".join(hm.problems))
-    if hm.ignored:
-        outcome.notes.append(f"columns not used by {kind.name}: {', '.join(hm.ignored)}")
+    # A column nothing maps but that looks like amounts rejects the file: a number is never dropped silently.
+    rows, sample = headers.peek(table.rows, headers.SAMPLE_ROWS)
+    lost = headers.unmapped_amounts(kind, table.headers, hm.positions, hm.unit_position, sample, submitter)
+    if lost:
+        outcome.ignored_columns = [h for i, h in zip(hm.ignored_positions, hm.ignored, strict=True) if i not in lost]
+        raise FileRejected("unmapped_amount", f"{name}: " + "; ".join(lost.values()))
     seen_keys: dict[str, int] = {}
     normalise_row = row_normaliser(kind, hm, submitter=submitter, owner_districts=owner_districts)
-    for row_number, sheet, cells in table.rows:
+    for row_number, sheet, cells in rows:
         outcome.rows_received += 1
         values, problems, warns = normalise_row(cells)
         key = values.get(kind.key)
