@@ -397,7 +397,9 @@ def cmd_pull(args) -> int:
         return 1
     for r in results:
         print(f"{r['agency']} {r['kind']} {r['updated_since']} – {r['updated_until']}: {r['records']} records, "
-              f"{r['status']}" + (f" (submission {r['submission_id']}: {r.get('reason')})" if r["submission_id"] else ""))
+              f"{r['status']}" + (f" (submission {r['submission_id']}: {r.get('reason')})" if r["submission_id"] else "")
+              # an internal error: recorded, and retried by the next run until STIC_MAX_ATTEMPTS rejects it
+              + (f"; internal error {r['attempts_failed']} time(s): {r['error']}" if r.get("error") else ""))
     print(json.dumps(results, indent=2, ensure_ascii=False, default=str) if args.json else "", end="")
     return 0 if all(r["status"] in ("published", "duplicate", "empty") for r in results) else 1
 
