@@ -136,6 +136,10 @@ def split_header(h: Any, kind: Kind | None = None) -> tuple[str, str | None]:
     return text, None
 
 
+# A cell of digits, dates, codes and punctuation only (12.5, 2018-01-01, P-001): no header, not worth reading by parts.
+_NOT_A_HEADER = re.compile(r"^[\d\s.,:/+\-_()%¥A-Z]*$")
+
+
 def score_header(kind: Kind, cells: list[Any]) -> int:
     """How many cells of a row are headers of this kind (used to find the header row below title rows)."""
     from stic import headers as vocab
@@ -153,7 +157,8 @@ def score_header(kind: Kind, cells: list[Any]) -> int:
             h = h[: m.start()]
         if codes.fold(h) in aliases or codes.fold(split_header(h, kind)[0]) in aliases:
             n += 1
-        elif len(h) <= 60 and (vocab.match(kind, cell).column or vocab.last_level_alias(aliases, h)):
+        elif isinstance(cell, str) and len(h) <= 60 and not _NOT_A_HEADER.match(h) and (
+                vocab.match(kind, cell).column or vocab.last_level_alias(aliases, h)):
             n += 1  # 资金来源（万元）-中央财政, Central gov. funding (10k yuan): recognised by their parts
     return n
 
