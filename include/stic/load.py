@@ -109,12 +109,12 @@ def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_
                 seen_keys[key] = row_number
         if problems:
             outcome.rows_quarantined += 1
-            row_data = {c: v for c, v in zip((str(h) for h in table.headers), cells, strict=False) if v not in (None, "")}
+            row_data = quarantined_row_data(table.headers, cells, hm.positions.values())
             for p in problems:
                 outcome.problems.append({
                     "row": row_number, "sheet": sheet, "column": p.column, "value": p.value,
                     "rule": p.rule, "severity": p.severity, "message": p.message,
-                    "row_data": {k: str(v)[:500] for k, v in row_data.items()},
+                    "row_data": row_data,
                 })
             continue
         if warns:
@@ -123,6 +123,34 @@ def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_
                 outcome.warnings.append({"row": row_number, "sheet": sheet, "rule": w, "message": RULES[w][1]})
         outcome.rows_loaded += 1
         yield row_number, sheet, values, warns
+
+
+ROW_DATA_CELLS = 200  # cells of a quarantined row kept in audit.rejected_rows.row_data
+ROW_DATA_CHARS = 20_000  # and characters (each value at most 500): 150k columns x 300 rows stored 171 MB
+TRUNCATED = "…"  # the key under which row_data says what was left out
+
+
+def quarantined_row_data(headers: list, cells: list, mapped=()) -> dict[str, str]:
+    """The non-empty cells of a quarantined row by header, the mapped columns first, capped in cells and
+    characters; what is left out is counted under the key '…' ("[truncated: N more cells]")."""
+    first = {i for i in mapped if i < len(cells)}
+    order = sorted(first) + [i for i in range(len(cells)) if i not in first]
+    out: dict[str, str] = {}
+    chars, left_out = 0, 0
+    for i in order:
+        v = cells[i]
+        if v in (None, ""):
+            continue
+        k = str(headers[i])[:200] if i < len(headers) else f"column {i + 1}"
+        text = str(v)[:500]
+        if len(out) >= ROW_DATA_CELLS or chars + len(k) + len(text) > ROW_DATA_CHARS:
+            left_out += 1
+            continue
+        out[k] = text
+        chars += len(k) + len(text)
+    if left_out:
+        out[TRUNCATED] = f"[truncated: {left_out:,} more cells]"
+    return out
 
 
 def check_file(path: Path, kind_name: str, *, submitter: str | None = None) -> ParseOutcome:

@@ -19,9 +19,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,9 +35,14 @@ from stic.readers_calamine import CALAMINE_MAX_XLSX_BYTES, declares_dtd
 HEADER_SCAN_ROWS = 30
 HEADER_SCAN_CELLS = 500  # a "header" wider than this is not one
 SNIFF_BYTES = 256 * 1024
-MAX_FIELD_CHARS = 1_000_000
-MAX_LINE_BYTES = 1024 * 1024  # one physical CSV line; a real row is a few KB
-MAX_JSON_BYTES = 200 * 1024 * 1024  # a JSON document is parsed whole; larger submissions come as CSV
+# Caps that keep a hostile file's memory bounded (docs/reliability.md, tests/reliability/test_memory_bounds.py).
+MAX_FIELD_CHARS = 1_000_000  # one cell: a CSV field, a JSON string (a workbook's: MAX_XML_RUN_BYTES)
+MAX_LINE_BYTES = 1024 * 1024  # one physical CSV line (UTF-16: in characters); a real row is a few KB
+MAX_COLUMNS = 16_384  # Excel's last column (XFD): a row wider than any spreadsheet is not a table row
+MAX_JSON_BYTES = 200 * 1024 * 1024  # read as a stream (stic.readers_json), in time; larger submissions come as CSV
+# Bytes between two '<' in a workbook's XML: one tag and the text after it, so one cell's text; room for
+# MAX_FIELD_CHARS characters of Chinese (3 bytes each in UTF-8) with some escapes.
+MAX_XML_RUN_BYTES = 4 * MAX_FIELD_CHARS
 MAX_XLSX_UNCOMPRESSED = 1_500 * 1024 * 1024  # a zip bomb expands far past any real submission
 MAX_XLSX_RATIO = 200
 MAX_MERGED_RANGES = 100_000
@@ -413,6 +418,27 @@ def _lines(raw, encoding: str, name: str) -> Iterator[str]:
         yield tail
 
 
+def _utf16_lines(raw, name: str) -> Iterator[str]:
+    """Decoded lines of a UTF-16 file (BOM first), at most MAX_LINE_BYTES characters each, never one whole.
+
+    A TextIOWrapper's own line iteration reads a line however long it is: one 400 MB line was 400 MB.
+    """
+    text = io.TextIOWrapper(raw, encoding="utf-16", errors="strict", newline="")
+    n = 0
+    while True:
+        line = text.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        n += 1
+        if len(line) > MAX_LINE_BYTES:
+            raise FileRejected(
+                "line_too_long",
+                f"{name}: line {n} is longer than {MAX_LINE_BYTES:,} characters; this is not a table of rows "
+                "(check the line endings, or that this is the right file)",
+            )
+        yield line
+
+
 def _pick_delimiter(kind: Kind, sample: str) -> str:
     """The delimiter under which the first lines hold the best header of the kind (ties: comma)."""
     best, best_score = ",", -1
@@ -443,15 +469,18 @@ def _open_csv(path: Path, kind: Kind, head: bytes, complete: bool) -> Table:
         sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample_bytes)
     delimiter = _pick_delimiter(kind, sample)
     raw = path.open("rb")
-    if encoding == "utf-16":
-        source: Iterator[str] = io.TextIOWrapper(raw, encoding="utf-16", errors="strict", newline="")
-    else:
-        source = _lines(raw, encoding, path.name)
+    source = _utf16_lines(raw, path.name) if encoding == "utf-16" else _lines(raw, encoding, path.name)
     reader = csv.reader(source, delimiter=delimiter)
 
     def numbered() -> Iterator[tuple[int, list[str]]]:
         try:
             for cells in reader:
+                if len(cells) > MAX_COLUMNS:
+                    raise FileRejected(
+                        "too_many_columns",
+                        f"{path.name}: line {reader.line_num} has {len(cells):,} columns (at most {MAX_COLUMNS:,}, "
+                        "as in Excel); this is not a table of rows — check the delimiter, or that this is the right file",
+                    )
                 yield reader.line_num, cells
         except UnicodeDecodeError as e:
             raise FileRejected(
@@ -537,7 +566,105 @@ def _check_zip(path: Path) -> str:
             f"{path.name}: expands to {total // (1024 * 1024)} MB from {packed // 1024} KB; "
             "refused as a possible zip bomb — send the data as CSV",
         )
+    _check_xml_cells(path)
     return zip_kind
+
+
+class _TextTooLong(Exception):
+    pass
+
+
+def _check_xml_cells(path: Path) -> None:
+    """Refuse a workbook one of whose XML parts holds a text (a cell) longer than MAX_XML_RUN_BYTES.
+
+    openpyxl and calamine both hold a cell's whole text, and more: one 1.4 GB shared string (under the zip
+    bomb limits) took 2.9 GB and 93 s. So every XML part is streamed once, before either opens the file,
+    1 MB at a time: a text has no '<', so the bytes between two '<' bound it (a chunk no longer than the cap
+    cannot hide a longer run inside it). A part with CDATA (whose text may hold '<') or in UTF-16 is
+    measured by expat instead, element by element. Parts that are not XML (images) hold no cells.
+    """
+    chunk_size = 1024 * 1024
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            if info.is_dir():
+                continue
+            try:
+                with z.open(info) as f:
+                    head = f.read(chunk_size)
+                    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                        too_long = _xml_text_too_long(head, f)
+                    elif not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+                        continue
+                    else:
+                        too_long = _xml_run_too_long(head, f)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, zlib.error):
+                continue  # a broken part: the reader names what is wrong with it
+            if too_long:
+                raise FileRejected(
+                    "cell_too_large",
+                    f"{path.name}: part {info.filename} holds a text longer than {MAX_XML_RUN_BYTES // 1_000_000} MB "
+                    f"(a cell holds at most {MAX_FIELD_CHARS:,} characters); this is not a table — "
+                    "check that this is the right file",
+                )
+
+
+def _xml_run_too_long(chunk: bytes, f) -> bool:
+    run, tail = 0, b""
+    while chunk:
+        if b"<![CDATA[" in tail + chunk[:16] or b"<![CDATA[" in chunk:
+            return _xml_text_too_long(chunk, f, restart=True)
+        first = chunk.find(b"<")
+        if first < 0:
+            run += len(chunk)
+        else:
+            if run + first > MAX_XML_RUN_BYTES:
+                return True
+            run = len(chunk) - chunk.rfind(b"<") - 1
+        if run > MAX_XML_RUN_BYTES:
+            return True
+        tail = chunk[-16:]
+        chunk = f.read(1024 * 1024)
+    return False
+
+
+def _xml_text_too_long(chunk: bytes, f, restart: bool = False) -> bool:
+    """expat's count of each element's text (CDATA included); entities are refused as openpyxl refuses them."""
+    from xml.parsers import expat
+
+    if restart:  # expat needs the part from its start
+        f.seek(0)
+        chunk = f.read(1024 * 1024)
+    parser = expat.ParserCreate()
+    run = 0
+
+    def text(data: str) -> None:
+        nonlocal run
+        run += len(data)
+        if run > MAX_FIELD_CHARS:
+            raise _TextTooLong
+
+    def element(*_args) -> None:
+        nonlocal run
+        run = 0
+
+    def entity(*_args) -> None:
+        raise FileRejected("unsafe_xml", "declares entities")
+
+    parser.CharacterDataHandler = text
+    parser.StartElementHandler = parser.EndElementHandler = element
+    parser.EntityDeclHandler = entity
+    try:
+        while chunk:
+            parser.Parse(chunk, False)
+            chunk = f.read(1024 * 1024)
+        parser.Parse(b"", True)
+    except _TextTooLong:
+        return True
+    except FileRejected:
+        return False  # openpyxl's defusedxml refuses the file with its own message (unsafe_xml)
+    except expat.ExpatError:
+        return False  # broken XML: the reader says so
+    return False
 
 
 @contextmanager
@@ -818,56 +945,12 @@ def _sheet_layout(path, kind: Kind, base, headers, title: str, hdr: list[Any], f
 # --------------------------------------------------------------------------------------------- JSON
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(k)
-        out[k] = v
-    return out
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
 def _open_json(path: Path, kind: Kind, size: int) -> Table:
-    from decimal import Decimal
+    from stic.readers_json import open_json  # streaming, in two passes: memory flat in the file's size
 
     if size > MAX_JSON_BYTES:
         raise FileRejected(
             "too_large", f"{path.name}: {size // (1024 * 1024)} MB of JSON; above {MAX_JSON_BYTES // (1024 * 1024)} MB send CSV"
         )
-    try:
-        with path.open("rb") as f:
-            text = f.read().decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise FileRejected("encoding", f"{path.name}: JSON must be UTF-8 ({e})") from e
-    try:
-        doc = json.loads(text, parse_float=Decimal, object_pairs_hook=_no_duplicate_keys)
-    except _DuplicateKey as e:
-        raise FileRejected("bad_columns", f"{path.name}: a record has the key {e.args[0]!r} twice; keep one") from e
-    except (json.JSONDecodeError, RecursionError, ValueError) as e:
-        raise FileRejected("unreadable", f"{path.name}: not valid JSON ({str(e)[:200]})") from e
-    records = doc
-    if isinstance(doc, dict):
-        records = doc.get("records", doc.get("data", doc.get("rows")))
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise FileRejected(
-            "unreadable", f'{path.name}: expected a list of objects, or {{"records": [...]}} holding one'
-        )
-    if not records:
-        raise FileRejected("empty", f"{path.name}: the JSON holds no records")
-    headers: list[str] = []
-    seen: set[str] = set()
-    for r in records:
-        for k in r:
-            if k not in seen:
-                seen.add(k)
-                headers.append(k)
-
-    def rows() -> Iterator[tuple[int, str | None, list[Any]]]:
-        for i, r in enumerate(records, start=1):
-            yield i, None, [r.get(h) for h in headers]
-
-    return Table(path, "json", headers, 0, rows(), encoding="utf-8")
+    headers, rows = open_json(path, path.name)
+    return Table(path, "json", headers, 0, rows, encoding="utf-8")
