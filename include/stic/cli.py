@@ -405,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--seed", type=int, default=42)
     dm.set_defaults(func=cmd_demo)
 
-    from stic import agency_api, agency_pull, bench
+    from stic import agency_api, agency_pull, bench, declarations, seeds
     from stic.reports import receipts as report_receipts
     from stic.reports import site as report_site
 
@@ -414,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     report_receipts.add_cli(sub)  # stic receipt SUBMISSION_ID [--format html|json] [--show]
     report_site.add_cli(sub)  # stic report [--out DIR]
     bench.add_cli(sub)  # stic bench [--scale F] [--rows N] [--quick] [--out DIR]
+    declarations.add_cli(sub)  # stic declare-nil --submitter S --kind K --period P [--note …]
+    seeds.add_cli(sub)  # stic seeds [--check]
     return p
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 
-from stic import db, faults, ledger
+from stic import db, declarations, faults, ledger
 from stic.config import settings
 from stic.load import load_submission
 from stic.validate import validate_load
@@ -93,6 +93,9 @@ def _failed(conn, submission_id: int, exc: Exception) -> Outcome:
 
 def _process(conn, submission_id: int, url: str | None) -> Outcome:
     sub = ledger.get(conn, submission_id)
+    if sub["status"] == "received" and declarations.is_nil_file_name(sub["original_name"]):
+        declarations.accept(conn, submission_id)  # "nothing to report": zero rows, nothing to load
+        sub = ledger.get(conn, submission_id)
     if sub["status"] == "received":
         faults.fail("pipeline.load", sub["original_name"])
         load_submission(conn, submission_id)

@@ -38,6 +38,8 @@ CELL = {  # completeness status -> (symbol, words)
     "missing": ("✗", "missing: not submitted"),
     "not_published": ("!", "received, nothing published (rejected or duplicate)"),
     "in_progress": ("…", "received, still being processed"),
+    "nil_declared": ("∅", "declared nothing to report"),
+    "not_due": ("·", "not due yet"),
     "not_expected": ("", "not expected"),
 }
 

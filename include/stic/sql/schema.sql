@@ -164,3 +164,7 @@ begin
     end loop;
 end
 $$;
+
+-- A "nothing to report" declaration (stic declare-nil, or NIL.txt / 无数据申报.txt in the landing folder of
+-- its period): a submission of zero rows that satisfies its calendar obligation (stic.declarations).
+alter table audit.submissions add column if not exists is_nil_declaration boolean not null default false;

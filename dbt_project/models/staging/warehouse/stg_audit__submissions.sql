@@ -29,6 +29,7 @@ renamed as (
         rows_quarantined,
         rows_with_warnings,
         status = 'published' as is_published,
+        coalesce(is_nil_declaration, false) as is_nil_declaration,
 
         ---------- timestamps
         received_at,
