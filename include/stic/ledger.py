@@ -274,8 +274,18 @@ def _replace_published(conn: psycopg.Connection, sub: dict, members: list[int]) 
     replaced = [s for s in before if s not in members]
     if not replaced:
         return
-    diff = correction_diff(conn, sub["kind"], before, members)
     new = [m for m in members if m not in before]
+    try:
+        with conn.transaction():  # a savepoint: the difference is for the receipt, it must not block publication
+            diff = correction_diff(conn, sub["kind"], before, members)
+    except psycopg.Error:
+        log.exception("submission(s) %s: the correction's difference could not be computed", members)
+        diff = None
+    if diff is None:
+        for old in replaced:
+            set_status(conn, old, "superseded", f"corrected by submission {', '.join(map(str, new or members))}",
+                       superseded_by=max(members))
+        return
     for m in new:
         conn.execute(
             "insert into audit.corrections (submission_id, replaces, published_with, business_key, rows_added, "
