@@ -40,7 +40,7 @@ def built(warehouse_url):
     for name, submitter in (("projects_ok.csv", "PD"), ("projects_bad_rows.csv", "YP")):
         assert pipeline.ingest_file(FIXTURES / "pipeline" / name, submitter=submitter, kind="projects",
                                     period="2018").status == "published"
-    dbt.run(["build", "--select", "+fct_projects", "+dim_district", "--indirect-selection", "cautious"], quiet=True)
+    dbt.run(["build", "--select", "+fct_projects", "+fct_project_funding", "+dim_district", "--indirect-selection", "cautious"], quiet=True)
     with psycopg.connect(warehouse_url, autocommit=True) as c:
         first = roles.apply(c)
         second = roles.apply(c)  # idempotent
@@ -65,10 +65,16 @@ def test_auditor_reads_marts_and_audit(built):
 
 
 def test_district_analyst_sees_only_their_district(built):
+    # P-OK-2 is booked to Xuhui and reported by PD as a joint project (joint_with PD): both districts see it
     with _as(built, roles.analyst_role("PD")) as c:
-        assert sorted(r[0] for r in c.execute("select project_code from marts.fct_projects")) == ["P-OK-1", "P-OK-3"]
+        assert sorted(r[0] for r in c.execute("select project_code from marts.fct_projects")) == [
+            "P-OK-1", "P-OK-2", "P-OK-3"]
         assert c.execute("select count(*) from marts.dim_district").fetchone()[0] == 16
         assert not _can_read(c, "audit.submissions")
+    with _as(built, roles.analyst_role("XH")) as c:
+        assert [r[0] for r in c.execute("select project_code from marts.fct_projects")] == ["P-OK-2"]
+        assert sorted(r[0] for r in c.execute("select funding_source from marts.fct_project_funding")) == [
+            "central", "district", "municipal"]
     with _as(built, roles.analyst_role("YP")) as c:
         assert [r[0] for r in c.execute("select project_code from marts.fct_projects")] == ["P-Q-1"]
     with _as(built, roles.analyst_role("CM")) as c:
@@ -82,4 +88,4 @@ def test_grants_and_policies_survive_a_full_rebuild(built):
     with _as(built, roles.BI_READER) as c:
         assert c.execute("select count(*) from marts.fct_projects").fetchone()[0] == 4
     with _as(built, roles.analyst_role("PD")) as c:
-        assert c.execute("select count(*) from marts.fct_projects").fetchone()[0] == 2
+        assert c.execute("select count(*) from marts.fct_projects").fetchone()[0] == 3

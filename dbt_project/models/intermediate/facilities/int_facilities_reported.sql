@@ -20,6 +20,9 @@ published as (
         published_submissions.submitter_code,
         published_submissions.reporting_period,
         published_submissions.reporting_year,
+        published_submissions.period_start_date,
+        published_submissions.period_end_date,
+        published_submissions.is_annual,
         published_submissions.channel,
         published_submissions.published_at,
         published_submissions.submitter_type,
@@ -27,6 +30,25 @@ published as (
     from facilities
     inner join published_submissions
         on facilities.submission_id = published_submissions.submission_id
+
+),
+
+owned as (
+
+    select
+        *,
+        {{ district_ownership('facility_code') }}
+    from published
+
+),
+
+claimed as (
+
+    select
+        *,
+        submitter_type = 'district'
+        and submitter_code != coalesce(owner_district_code, submitter_code) as is_other_district_report
+    from owned
 
 ),
 
@@ -38,6 +60,7 @@ ranked as (
             'facility_name',
             'facility_type',
             'field_code',
+            'field_submitted',
             'district_code',
             'host_institution_name',
             'facility_status',
@@ -51,13 +74,13 @@ ranked as (
         ]) }} as row_fingerprint,
         row_number() over (
             partition by facility_code
-            order by {{ report_precedence() }}
+            order by {{ report_precedence(district_owned=true) }}
         ) as report_rank,
         row_number() over (
             partition by facility_code, submitter_code
             order by {{ submitter_report_order() }}
         ) as submitter_report_rank
-    from published
+    from claimed
 
 ),
 

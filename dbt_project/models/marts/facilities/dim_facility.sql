@@ -28,6 +28,7 @@ joined as (
         coalesce(current_facilities.facility_name, versions.facility_name) as facility_name,
         coalesce(current_facilities.facility_type, versions.facility_type) as facility_type,
         coalesce(current_facilities.field_code, versions.field_code) as field_code,
+        current_facilities.field_submitted,
         coalesce(current_facilities.district_code, versions.district_code) as district_code,
         coalesce(current_facilities.host_institution_name, versions.host_institution_name) as host_institution_name,
         coalesce(current_facilities.construction_start_date, versions.construction_start_date)
@@ -57,6 +58,7 @@ final as (
 
         ---------- attributes
         facility_name::text as facility_name,
+        field_submitted::text as field_submitted,
         host_institution_name::text as host_institution_name,
         facility_status::text as facility_status,
         is_shared::boolean as is_shared,

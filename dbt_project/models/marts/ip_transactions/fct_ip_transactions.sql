@@ -7,7 +7,7 @@
         materialized='incremental',
         unique_key='transaction_code',
         incremental_strategy='delete+insert',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         post_hook="
             delete from {{ this }} as existing
             where not exists (
@@ -60,6 +60,8 @@ final as (
         transaction_type::text as transaction_type,
         seller_name::text as seller_name,
         seller_type::text as seller_type,
+        seller_type_submitted::text as seller_type_submitted,
+        field_submitted::text as field_submitted,
         buyer_name::text as buyer_name,
         buyer_region::text as buyer_region,
         inventor_award_share::numeric(9, 6) as inventor_award_share,

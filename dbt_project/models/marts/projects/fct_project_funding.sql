@@ -29,6 +29,7 @@ unpivoted as (
     select
         projects.project_code,
         projects.district_code,
+        projects.joint_with_district_codes,
         projects.field_code,
         projects.project_level,
         projects.submitter_code,
@@ -58,6 +59,7 @@ final as (
         project_code::text as project_code,
         funding_source::text as funding_source,
         district_code::text as district_code,
+        joint_with_district_codes::text as joint_with_district_codes,
         field_code::text as field_code,
         submitter_code::text as submitter_code,
         submission_id::bigint as submission_id,

@@ -52,6 +52,9 @@ final as (
         programme_code::text as programme_code,
         lead_institution_name::text as lead_institution_name,
         lead_institution_type::text as lead_institution_type,
+        lead_institution_type_submitted::text as lead_institution_type_submitted,
+        field_submitted::text as field_submitted,
+        joint_with_district_codes::text as joint_with_district_codes,
         project_status::text as project_status,
         reporting_period::text as reporting_period,
 

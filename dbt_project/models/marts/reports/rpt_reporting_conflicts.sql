@@ -34,7 +34,9 @@ latest_reports as (
         submitter_code,
         submission_id,
         row_fingerprint,
-        is_canonical
+        is_canonical,
+        district_code,
+        is_other_district_report
     from projects
     where submitter_report_rank = 1
 
@@ -45,7 +47,9 @@ latest_reports as (
         submitter_code,
         submission_id,
         row_fingerprint,
-        is_canonical
+        is_canonical,
+        district_code,
+        is_other_district_report
     from facilities
     where submitter_report_rank = 1
 
@@ -56,7 +60,9 @@ latest_reports as (
         submitter_code,
         submission_id,
         row_fingerprint,
-        is_canonical
+        is_canonical,
+        null::text as district_code,
+        false as is_other_district_report
     from platform_assessments
     where submitter_report_rank = 1
 
@@ -67,7 +73,9 @@ latest_reports as (
         submitter_code,
         submission_id,
         row_fingerprint,
-        is_canonical
+        is_canonical,
+        null::text as district_code,
+        false as is_other_district_report
     from ip_transactions
     where submitter_report_rank = 1
 
@@ -82,7 +90,12 @@ conflicts as (
         count(distinct row_fingerprint) as version_count,
         string_agg(submitter_code, ',' order by submitter_code) as submitter_codes,
         max(submitter_code) filter (where is_canonical) as canonical_submitter_code,
-        max(submission_id) filter (where is_canonical) as canonical_submission_id
+        max(submission_id) filter (where is_canonical) as canonical_submission_id,
+        max(district_code) filter (where is_canonical) as canonical_district_code,
+        string_agg(
+            submitter_code || ':' || coalesce(district_code, ''), ',' order by submitter_code
+        ) as reported_district_codes,
+        count(distinct district_code) > 1 or bool_or(is_other_district_report) as is_district_clash
     from latest_reports
     group by 1, 2
     having count(distinct submitter_code) > 1 and count(distinct row_fingerprint) > 1
@@ -102,7 +115,10 @@ final as (
         ---------- attributes
         submitter_codes::text as submitter_codes,
         submitter_count::integer as submitter_count,
-        version_count::integer as version_count
+        version_count::integer as version_count,
+        canonical_district_code::text as canonical_district_code,
+        reported_district_codes::text as reported_district_codes,
+        coalesce(is_district_clash, false)::boolean as is_district_clash
 
     from conflicts
 

@@ -18,6 +18,7 @@ renamed as (
         kind as submission_kind,
         period as reporting_period,
         substr(period, 1, 4)::integer as reporting_year,
+        period !~ 'Q' as is_annual,
         channel,
         original_name,
         sha256,
@@ -30,6 +31,23 @@ renamed as (
         rows_with_warnings,
         status = 'published' as is_published,
         coalesce(is_nil_declaration, false) as is_nil_declaration,
+
+        ---------- dates
+        -- a period is a date range: 2018 = 2018-01-01..2018-12-31, 2018Q1 = 2018-01-01..2018-03-31
+        make_date(
+            substr(period, 1, 4)::integer,
+            case when period ~ 'Q' then substr(period, 6, 1)::integer * 3 - 2 else 1 end,
+            1
+        ) as period_start_date,
+        (
+            make_date(
+                substr(period, 1, 4)::integer,
+                case when period ~ 'Q' then substr(period, 6, 1)::integer * 3 - 2 else 1 end,
+                1
+            )
+            + case when period ~ 'Q' then interval '3 months' else interval '1 year' end
+            - interval '1 day'
+        )::date as period_end_date,
 
         ---------- timestamps
         received_at,

@@ -22,6 +22,7 @@ renamed as (
         name as facility_name,
         facility_type,
         field as field_code,
+        field_submitted,
         district as district_code,
         host_institution as host_institution_name,
         status as facility_status,

@@ -23,9 +23,12 @@ renamed as (
         level as project_level,
         programme as programme_code,
         field as field_code,
+        field_submitted,
         lead_institution as lead_institution_name,
         institution_type as lead_institution_type,
+        institution_type_submitted as lead_institution_type_submitted,
         district as district_code,
+        joint_with as joint_with_district_codes,
         status as project_status,
         array_to_string(row_warnings, ',') as row_warnings,
 
