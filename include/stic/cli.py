@@ -405,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--seed", type=int, default=42)
     dm.set_defaults(func=cmd_demo)
 
-    from stic import agency_api, agency_pull, bench, declarations, seeds
+    from stic import agency_api, agency_pull, bench, declarations, seeds, trace
     from stic.reports import receipts as report_receipts
     from stic.reports import site as report_site
 
@@ -416,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_cli(sub)  # stic bench [--scale F] [--rows N] [--quick] [--out DIR]
     declarations.add_cli(sub)  # stic declare-nil --submitter S --kind K --period P [--note …]
     seeds.add_cli(sub)  # stic seeds [--check]
+    trace.add_cli(sub)  # stic trace MART KEY [--json]
     return p
 
 

@@ -24,7 +24,11 @@ DISTRICT_COLUMNS = ("district_code", "seller_district_code")
 # A joint project's partner districts ("PD,XH"): their analysts see its rows too.
 JOINT_COLUMN = "joint_with_district_codes"
 # Reference data every analyst may read whole, district column or not.
-REFERENCE_TABLES = ("dim_district", "dim_submitter", "dim_field", "dim_date")
+REFERENCE_TABLES = ("dim_district", "dim_submitter", "dim_field", "dim_date", "dim_programme", "dim_project_level",
+                    "dim_status", "dim_facility_type", "dim_ip_type", "dim_transaction_type", "dim_region",
+                    "dim_institution_type")
+# File names, hashes and archive paths of every row: for auditors, not for BI tools.
+AUDITOR_ONLY_TABLES = ("rpt_row_lineage",)
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit", "snapshots")
 
 
@@ -105,6 +109,8 @@ def apply(conn: psycopg.Connection) -> dict:
         conn.execute(sql.SQL("grant usage on schema audit to {}").format(_ident(AUDITOR)))
         conn.execute(sql.SQL("grant select on all tables in schema marts to {}, {}").format(_ident(BI_READER), _ident(AUDITOR)))
         conn.execute(sql.SQL("grant select on all tables in schema audit to {}").format(_ident(AUDITOR)))
+        for table in set(AUDITOR_ONLY_TABLES) & set(_tables(conn, "marts")):
+            conn.execute(sql.SQL("revoke all on {} from {}").format(_ident("marts", table), _ident(BI_READER)))
         # Tables dbt creates later, as whoever runs dbt now, are readable by BI and auditors at once.
         conn.execute(sql.SQL("alter default privileges in schema marts grant select on tables to {}, {}").format(
             _ident(BI_READER), _ident(AUDITOR)))
