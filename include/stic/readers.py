@@ -11,7 +11,8 @@ Anything that makes a file unreadable raises `FileRejected` with a reason naming
 while the rows are being read: a reader never lets a traceback out for a bad file.
 
 File reasons: empty, binary, unreadable, encrypted, encoding, line_too_long, too_large, zip_bomb, unsafe_xml,
-no_header, bad_columns, missing_columns (the last two are also raised by `stic.load`).
+cell_too_large, too_many_columns, no_header, bad_columns, missing_columns (the last two are also raised by
+`stic.load`). The caps that keep memory bounded are the MAX_* constants below (docs/reliability.md).
 """
 
 from __future__ import annotations
