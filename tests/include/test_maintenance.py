@@ -1,48 +1,14 @@
-"""Failure alerts and housekeeping: real webhook over loopback HTTP, real archive, real files."""
+"""Housekeeping: real archive, real files. (Failure alerts: tests/dags/test_alerts.py.)"""
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from types import SimpleNamespace
 
 import pytest
 
-from stic import ledger, maintenance, notify, pipeline
+from stic import ledger, maintenance, pipeline
 from tests.conftest import FIXTURES
-
-
-def test_failure_alert_is_posted_to_the_configured_webhook(monkeypatch):
-    received = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's naming)
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *a):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.handle_request, daemon=True).start()
-    monkeypatch.setenv("STIC_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/alerts")
-    ti = SimpleNamespace(dag_id="build_warehouse", task_id="validate_marts", map_index=-1, try_number=3)
-    notify.task_failed({"task_instance": ti, "run_id": "manual__1", "exception": RuntimeError("mart broke")})
-    server.server_close()
-    assert received == [{"event": "task_failed", "dag_id": "build_warehouse", "task_id": "validate_marts",
-                         "map_index": -1, "try_number": 3, "run_id": "manual__1", "error": "mart broke"}]
-
-
-def test_failure_alert_without_webhook_only_logs_and_a_dead_webhook_never_raises(monkeypatch, caplog):
-    monkeypatch.delenv("STIC_ALERT_WEBHOOK_URL", raising=False)
-    notify.task_failed({"exception": ValueError("x")})
-    monkeypatch.setenv("STIC_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/nothing-listens-here")
-    notify.task_failed({"exception": ValueError("y")})
-    assert "could not post the failure alert" in caplog.text
 
 
 def test_verify_archive_finds_a_tampered_original(clean_warehouse):
