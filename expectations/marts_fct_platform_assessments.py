@@ -14,6 +14,11 @@ COLUMNS = [
     "platform_name",
     "reporting_period",
     "assessment_score",
+    "platform_start_date",
+    "platform_year_number",
+    "contract_years",
+    "targets_missed_count",
+    "funding_change_reason",
     "common_tech_services_target",
     "common_tech_services_actual",
     "commercialisation_target",
@@ -27,7 +32,10 @@ COLUMNS = [
     "municipal_fund_yuan",
     "district_match_yuan",
     "market_revenue_yuan",
+    "construction_fund_yuan",
+    "fiscal_operating_yuan",
     "total_funding_yuan",
+    "fiscal_share",
 ]
 
 

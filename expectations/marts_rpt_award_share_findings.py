@@ -10,14 +10,18 @@ COLUMNS = [
     "submitter_code",
     "submission_id",
     "seller_district_code",
+    "rule_code",
     "finding_code",
     "severity",
+    "guideline_text",
     "seller_name",
+    "seller_type",
     "transaction_type",
     "inventor_award_share",
     "deal_date",
     "net_revenue_yuan",
     "award_yuan",
+    "floor_award_yuan",
 ]
 
 
@@ -27,7 +31,8 @@ def build_suite():
         suite,
         gxe.ExpectTableRowCountToEqual(value=0),
         WARNING,
-        "award_share_high",
-        "No transaction awards its inventors more than 70 percent of net revenue (2019 briefing).",
+        "award_share_floor",
+        "Transfers and licences by universities and research institutes award their inventors at least 70 percent "
+        "of net revenue (2019 briefing; 2017 Rules for the Promotion of Transfer of S&T Achievements).",
     )
     return suite

@@ -9,9 +9,13 @@ COLUMNS = [
     "figure_code",
     "figure",
     "as_of",
+    "as_of_date",
+    "window_start",
     "comparison",
+    "seed_text",
     "published_value",
     "warehouse_value",
+    "rows_counted",
     "tolerance",
     "difference",
     "status",
@@ -22,6 +26,15 @@ def build_suite():
     suite = mart_suite("marts_rpt_control_totals", TABLE, KEY, COLUMNS)
     add(
         suite,
+        gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query="select * from {batch} where comparison = 'exact' and tolerance <> 0"
+        ),
+        CRITICAL,
+        "exact_has_no_tolerance",
+        "A figure published as exact is reconciled without tolerance.",
+    )
+    add(
+        suite,
         gxe.ExpectColumnValuesToBeInSet(column="status", value_set=["match", "within_tolerance"]),
         WARNING,
         "control_totals",
@@ -29,7 +42,7 @@ def build_suite():
     )
     add(
         suite,
-        gxe.ExpectTableRowCountToBeBetween(min_value=13),
+        gxe.ExpectTableRowCountToBeBetween(min_value=17),
         CRITICAL,
         "control_totals_complete",
         "Every published figure of DOMAIN.md is reconciled.",

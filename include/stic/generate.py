@@ -128,15 +128,21 @@ TARGETS = {  # scale-1 values of the control figures (see the module docstring)
     "foreign_rd_centers_2018": 441,
     "incubators_2019": 612,
     "large_instruments_units": 45_120,
-    "large_instruments_value": 51_900_000_000,
+    "large_instruments_value": 51_930_000_000,  # "more than 51.9 billion yuan"
     "functional_platforms_2018": 18,
     "zhangjiang_first_round_started": 73,
     "zhangjiang_first_round_completed": 32,
+    "functional_platforms_started_2019": 16,
+    "municipal_major_st_projects": 8,
+    "municipal_major_st_local_money": 4_120_000_000,  # "local financial investment has exceeded 4 billion yuan"
+    "national_major_science_2014_2018": 11,
 }
-AMOUNT_FIGURES = {"siptc_deal_value_2018", "tech_exports_yrd_value", "large_instruments_value"}
+AMOUNT_FIGURES = {"siptc_deal_value_2018", "tech_exports_yrd_value", "large_instruments_value",
+                  "municipal_major_st_local_money"}
 
 
-FIXED_FIGURES = {"national_major_infrastructure", "functional_platforms_2018"}  # too few to scale
+FIXED_FIGURES = {"national_major_infrastructure", "functional_platforms_2018",
+                 "functional_platforms_started_2019"}  # too few to scale
 
 
 def target(name: str, scale: float):
@@ -462,6 +468,10 @@ INSTITUTIONS = {
     "foreign_rd_center": ["Microsoft Research Asia Shanghai", "SAP Labs China", "Amazon AWS Shanghai AI Lab",
                           "Roche Innovation Center Shanghai", "GE China Technology Center"],
 }
+MUNICIPAL_MAJOR_TITLES = ["Hard X-ray free electron laser device: preliminary stage study", "Silicon photonics",
+                         "Brain-inspired chips and intelligence", "Advanced IC packaging etchers",
+                         "Heavy-duty gas turbine key technologies", "Domestic high-end medical imaging equipment",
+                         "Quantum communication network", "Marine deep-sea exploration equipment"]
 HOSTS = [h for k in ("university", "research_institute", "hospital", "enterprise") for h in INSTITUTIONS[k]]
 DISTRICT_WEIGHTS = {"PD": 30, "XH": 12, "YP": 10, "MH": 10, "JD": 7, "CN": 4, "JA": 4, "HP": 3, "PT": 3, "HK": 3,
                     "BS": 4, "SJ": 5, "QP": 2, "FX": 2, "JS": 1, "CM": 1}
@@ -564,10 +574,14 @@ def build_projects(seed: int, scale: float, share: float) -> list[FileSpec]:
         rows.append(row)
 
     heavy = ["PD", "XH", "YP", "MH", "JD"]
+    n_science = n_of(11, scale)  # "participated in 11 of the 50 major national scientific projects" (2014-2018)
+    science = 0
     for i in range(n_of(854, scale)):
         year = YEARS[i % len(YEARS)]
         district = heavy[i % len(heavy)] if i % 3 else DISTRICTS[i % len(DISTRICTS)]
         prog = "national_2030" if year >= 2017 and i % 4 == 0 else "national_key_rd"
+        if i % 4 == 1 and (science < n_science and year <= 2018 or science == n_science and year == 2019):
+            prog, science = "national_major_science", science + 1  # the one of 2019 is outside the figure
         add("national_major", prog, district, year, rng.choice(["underway", "underway", "completed"]),
             f"National major project {i + 1}")
     done = n_of(32, scale)
@@ -580,7 +594,7 @@ def build_projects(seed: int, scale: float, share: float) -> list[FileSpec]:
         prog = {"national_key": "national_key_rd", "municipal": "municipal_major_st", "district": "other"}[level]
         add(level, prog, DISTRICTS[i % len(DISTRICTS)], year, rng.choice(["planned", "underway", "completed", "terminated"]),
             f"{level.replace('_', ' ').capitalize()} project {i + 1}")
-    agency_projects = {"STCSM": ("municipal_major", "municipal_major_st"), "SHEITC": ("municipal", "other"),
+    agency_projects = {"STCSM": ("municipal", "other"), "SHEITC": ("municipal", "other"),
                        "SHDRC": ("municipal_major", "functional_platform"), "SHTO": ("municipal", "other"),
                        "SSTIC": ("municipal", "other")}
     for agency, (level, prog) in agency_projects.items():
@@ -588,14 +602,37 @@ def build_projects(seed: int, scale: float, share: float) -> list[FileSpec]:
             add(level, prog, _weighted(rng, DISTRICT_WEIGHTS), 2016 + i % 3,
                 rng.choice(["underway", "underway", "completed"]), f"{agency} {prog.replace('_', ' ')} project {i + 1}",
                 submitter=agency)
+    # STCSM: the eight municipal S&T major projects, local (municipal + district) money above 4 billion.
+    major = []
+    for i in range(n_of(8, scale)):
+        add("municipal_major", "municipal_major_st", "PD" if i % 2 else "XH", 2015 + i % 3, "underway",
+            MUNICIPAL_MAJOR_TITLES[i % len(MUNICIPAL_MAJOR_TITLES)], submitter="STCSM")
+        major.append(rows[-1])
+    for r, v in zip(major, split_total(target("municipal_major_st_local_money", scale), [3 + i % 4 for i in range(len(major))]),
+                        strict=True):
+        r["funding_municipal_yuan"], r["funding_district_yuan"] = v, None
+    # Period consistency: a district cannot report in 2015 that a project was completed in 2017, so a
+    # completed project's end date falls in its reporting period; a few rows break this on purpose
+    # (warnings in rpt_period_consistency, listed in Manifest.findings).
+    old = {"title": "Legacy district programme project (started 1999)", "level": "district", "programme": "other",
+           "field": "other", "lead_institution": "Shanghai University", "institution_type": "university",
+           "district": "CM", "start_date": dt.date(1999, 9, 1), "end_date": None, "status": "underway",
+           "funding_central_yuan": None, "funding_municipal_yuan": None, "funding_district_yuan": Decimal(300_000),
+           "funding_self_raised_yuan": None, "_submitter": "CM"}
+    rows.append({"project_code": f"P1999CM{next(counter):05d}", **old})
 
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     quarterly = {(d, y) for d in DISTRICTS for y in YEARS if rng.random() < 0.25} - {("PD", 2018)}
     for r in rows:
-        y = r["start_date"].year
+        y = max(r["start_date"].year, YEARS[0])  # a project started before the programme is first reported in 2014
         period = f"{y}Q{_quarter(r['start_date'])}" if (r["_submitter"], y) in quarterly else str(y)
         r["_period"] = period
+        if r["status"] == "completed" and r["end_date"] and r["end_date"] > _period_end(period):
+            r["end_date"] = _period_end(period)
         groups[(r["_submitter"], period)].append(r)
+    late = [r for r in rows if r["status"] == "completed" and r["level"] == "district" and r["_submitter"] != "PD"]
+    for r in late[:2]:
+        r["end_date"] = _period_end(r["_period"]) + dt.timedelta(days=45)
 
     specs = [FileSpec(sub, "projects", period, f"projects_{sub}_{period}", "plain",
                       _with_invalid(rng, grp, "projects", share, code))
@@ -705,6 +742,11 @@ INSTRUMENTS = [  # name, field, typical value in yuan
 ]
 
 
+def platform_start(i: int) -> dt.date:
+    """Construction (contract) start of functional platform number i (1-based): 2016, 2017 or 2018."""
+    return dt.date(2016 + i % 3, 1 + (i * 5) % 6, 1 + (i * 7) % 28)
+
+
 def _facility(code, name, ftype, field_, district, host, status, cstart=None, ostart=None, invest=None, **extra) -> dict:
     return {"facility_code": code, "name": name, "facility_type": ftype, "field": field_, "district": district,
             "host_institution": host, "status": status, "construction_start_date": cstart, "operation_start_date": ostart,
@@ -735,13 +777,18 @@ def build_facilities(seed: int, scale: float, share: float) -> list[FileSpec]:
                                invest=Decimal(inv * 100_000_000)))
     spec("SHDRC", "2019", "facilities_SHDRC_2019", infra, "xlsx_title")
 
-    # STCSM: the 18 functional platforms determined in 2018; laboratories in other years.
+    # STCSM: the 18 functional platforms determined in 2018, 16 of them started (construction start =
+    # the platform's contract start, from which Item Ten counts its years); laboratories in other years.
     platforms = []
     for i, (name, fld, d, host) in enumerate(FUNCTIONAL_PLATFORMS[: target("functional_platforms_2018", scale)], start=1):
-        cs = _date(rng, 2016 + i % 3, dt.date(2018, 6, 30))
+        if i > target("functional_platforms_started_2019", scale):
+            platforms.append(_facility(f"FP2018-{i:02d}", name, "functional_platform", fld, d, host, "planned",
+                                       invest=Decimal(rng.randint(5_000, 60_000) * 10_000)))
+            continue
+        cs = platform_start(i)
+        op = min(cs + dt.timedelta(days=rng.randint(120, 500)), dt.date(2018, 12, 31))
         platforms.append(_facility(f"FP2018-{i:02d}", name, "functional_platform", fld, d, host,
-                                   "in_operation" if i % 3 else "under_construction", cs,
-                                   cs + dt.timedelta(days=rng.randint(120, 500)) if i % 3 else None,
+                                   "in_operation" if i % 3 else "under_construction", cs, op if i % 3 else None,
                                    Decimal(rng.randint(5_000, 60_000) * 10_000)))
     spec("STCSM", "2018", "facilities_STCSM_2018", platforms, "bom_zh")
     for agency, years in (("STCSM", (2016, 2017)), ("SHEITC", (2017, 2018)), ("SSTIC", (2018, 2019))):
@@ -781,7 +828,7 @@ def build_facilities(seed: int, scale: float, share: float) -> list[FileSpec]:
                                            f"{rng.randint(1, 40)}", "incubator", rng.choice(FIELDS), d,
                                        None, "in_operation", None, op, _money(rng, 50, 3000) if rng.random() < 0.7 else None))
         district_rows[-1]["_year"] = 2019
-    for _ in range(n_of(60, scale)):
+    for j in range(n_of(60, scale) + 2):
         fld = rng.choice(FIELDS)
         y = rng.choice(YEARS)
         cs = _date(rng, y)
@@ -789,12 +836,18 @@ def build_facilities(seed: int, scale: float, share: float) -> list[FileSpec]:
                                        "laboratory", fld, _weighted(rng, DISTRICT_WEIGHTS), rng.choice(HOSTS),
                                        rng.choice(["planned", "under_construction"]), cs, None, _money(rng, 100, 5000)))
         district_rows[-1]["_year"] = y
+        if j == 0:  # period consistency warnings (Manifest.findings): in operation only after its period ...
+            district_rows[-1].update(status="in_operation", construction_start_date=dt.date(y, 1, 15),
+                                     operation_start_date=dt.date(y + 1, 3, 1), _late=True)
+        elif j == 1:  # ... and a construction start far before the programme
+            district_rows[-1].update(status="in_operation", construction_start_date=dt.date(1996, 5, 1),
+                                     operation_start_date=dt.date(1998, 10, 1))
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     quarterly = {(d, y) for d in DISTRICTS for y in YEARS if rng.random() < 0.3}
     for r in district_rows:
         when = r["operation_start_date"] or r["construction_start_date"]
         y = r.pop("_year", when.year)
-        q = _quarter(when) if when.year == y else rng.randint(1, 4)
+        q = 4 if r.pop("_late", False) else _quarter(when) if when.year == y else rng.randint(1, 4)
         period = f"{y}Q{q}" if (r["district"], y) in quarterly else str(y)
         r["facility_code"] = f"F{r['district']}{y}{next(counter):05d}"
         groups[(r["district"], period)].append(r)
@@ -849,50 +902,96 @@ def build_facilities(seed: int, scale: float, share: float) -> list[FileSpec]:
 
 # -------------------------------------------------------------------------------- platform assessments
 
+PASS_MARK = 60  # dbt var platform_pass_mark
+ITEMS = (("common_tech_services", (50, 400)), ("commercialisation", (5, 60)), ("startups_incubated", (2, 30)),
+         ("talent_trained", (20, 300)), ("cooperation", (5, 80)))
+# Platform numbers (1-based, FP2018-NN) that break a rule on purpose; every other platform year obeys them all.
+# Start years (platform_start): NN % 3 == 0 -> 2016, 1 -> 2017, 2 -> 2018; the initial contract is three
+# years unless contract_years says otherwise, so only 2016 platforms are past it in 2019 (their year 4).
+PLANTED = {
+    "district_below": {3, 8, 14},  # 2019: district operating money below the city's
+    "rising": {6, 12},  # 2016 starts: 2019 fiscal operating money and its share rise (year 4)
+    "rising_in_contract": {9, 5},  # rise too, but 9 has a five-year contract and 5 started in 2018: no warning
+    "missed_targets": {4, 10},  # 2018: one item below target, yet 2019 money not lower (Item Twelve)
+    "low_score": {13},  # 2018: score under the pass mark, yet 2019 money not lower (Item Twelve)
+    "cut_no_reason": {2, 7},  # 2018 well assessed, 2019 money cut with no reason recorded (informational)
+}
+DIMINISHING_REASON = "按合同递减 diminishing as contracted (Item Ten)"
+
+
+def _assessment(rng: random.Random, achieved: float | None) -> dict:
+    """Targets and actuals of the five items; `achieved` None = every target met, else each actual is
+    that fraction of its target (the first item only when achieved > 0.7)."""
+    row, met = {}, Decimal(0)
+    for j, (item, (lo, hi)) in enumerate(ITEMS):
+        t = rng.randint(lo, hi)
+        if achieved is None:
+            a = t + rng.randint(0, max(1, t // 4))
+        elif achieved > 0.7 and j > 0:
+            a = t + rng.randint(0, max(1, t // 4))
+        else:
+            a = int(t * achieved)
+        row[f"{item}_target"], row[f"{item}_actual"] = t, a
+        met += min(Decimal(a) / t, Decimal(1))
+    row["score"] = (met * 17 + Decimal(rng.randint(0, 150)) / 10).quantize(Decimal("0.1"))
+    return row
+
+
 def build_platform_assessments(seed: int, scale: float, share: float) -> tuple[list[FileSpec], dict]:
-    """SHFB's yearly assessment of each functional platform, 2018 and 2019. A few platforms break the
-    seed rules on purpose (district match below the municipal fund; municipal share rising)."""
+    """SHFB's yearly assessment of each started functional platform, 2018 and 2019, with its operating
+    money (city, district, market) and construction money. The platforms of PLANTED break the guideline's
+    rules on purpose; `findings` lists them by finding code, as rpt_platform_funding_findings ids."""
     rng = random.Random(f"{seed}:platform_assessments")
-    n = target("functional_platforms_2018", scale)
-    below = {i for i in (2, 7, 13) if i < n}
-    rising = {i for i in (4, 11) if i < n}
-    findings = {"district_match_below_municipal": [], "municipal_share_rising": []}
+    n = target("functional_platforms_started_2019", scale)
+    findings: dict[str, list[str]] = defaultdict(list)
     by_year: dict[int, list[dict]] = {2018: [], 2019: []}
-    for i in range(n):
-        code = f"FP2018-{i + 1:02d}"
-        muni = rng.randint(1500, 5000)  # 万元
-        dist = round(muni * rng.uniform(1.0, 1.4))
+    for nn in range(1, n + 1):
+        code = f"FP2018-{nn:02d}"
+        start = platform_start(nn)
+        muni = rng.randint(1500, 5000)  # 万元, operating money
+        dist = muni + rng.randint(0, muni * 2 // 5)
         market = rng.randint(300, 3000)
+        achieved = 0.8 if nn in PLANTED["missed_targets"] else 0.4 if nn in PLANTED["low_score"] else None
+        rows = {}
         for year in (2018, 2019):
+            row = {"platform_code": code, "assessment_year": year, **_assessment(rng, achieved if year == 2018 else None)}
+            reason = None
             if year == 2019:
-                if i in rising:
-                    muni, dist, market = round(muni * 1.2), max(muni + 200, round(dist * 0.9)), round(market * 0.8)
-                    findings["municipal_share_rising"].append(code)
+                if nn in PLANTED["rising"] or nn in PLANTED["rising_in_contract"]:
+                    muni, market = muni * 6 // 5, market * 4 // 5
+                    dist = max(muni, dist * 11 // 10)  # the new city amount: the match rule still holds
+                elif nn in PLANTED["missed_targets"] or nn in PLANTED["low_score"]:
+                    market = market * 11 // 10
                 else:
-                    muni, market = round(muni * rng.uniform(0.75, 0.95)), round(market * rng.uniform(1.2, 1.8))
-                    dist = max(dist, muni)
-            if i in below and year == 2019:
-                dist = round(muni * rng.uniform(0.5, 0.9))
-                findings["district_match_below_municipal"].append(f"{code}/{year}")
-            row = {"platform_code": code, "assessment_year": year}
-            total_score = Decimal(0)
-            for item, (lo, hi) in (("common_tech_services", (50, 400)), ("commercialisation", (5, 60)),
-                                   ("startups_incubated", (2, 30)), ("talent_trained", (20, 300)), ("cooperation", (5, 80))):
-                t = rng.randint(lo, hi)
-                a = max(0, round(t * rng.uniform(0.6, 1.3)))
-                row[f"{item}_target"], row[f"{item}_actual"] = t, a
-                total_score += min(Decimal(a) / t, Decimal("1.2")) * 20
-            row["score"] = min(total_score, Decimal(100)).quantize(Decimal("0.1"))
+                    muni, market = muni * rng.randint(75, 95) // 100, market * rng.randint(12, 18) // 10
+                    dist = max(muni, dist * rng.randint(75, 95) // 100)
+                    reason = None if nn in PLANTED["cut_no_reason"] else DIMINISHING_REASON
+                if nn in PLANTED["district_below"]:
+                    dist = muni * rng.randint(50, 90) // 100
             row["municipal_fund_yuan"] = Decimal(muni * 10_000)
             row["district_match_yuan"] = Decimal(dist * 10_000)
             row["market_revenue_yuan"] = Decimal(market * 10_000)
+            # Construction money (outside the match): the city pays while a platform is being built.
+            row["construction_fund_yuan"] = Decimal(rng.randint(3000, 9000) * 10_000) if start.year + 1 >= year else None
+            row["contract_years"] = 5 if nn == 9 else None
+            row["funding_change_reason"] = reason
             row["_submitter"], row["_period"] = "SHFB", str(year)
             by_year[year].append(row)
+            rows[year] = row
+        if nn in PLANTED["district_below"]:
+            findings["district_operating_match_below_city"].append(f"{code}|2019")
+        if nn in PLANTED["rising"]:
+            findings["fiscal_operating_rising"].append(f"{code}|2019")
+            findings["fiscal_share_rising"].append(f"{code}|2019")
+        if nn in PLANTED["missed_targets"] or nn in PLANTED["low_score"]:
+            findings["assessment_missed_funding_not_reduced"].append(f"{code}|2018")
+        if nn in PLANTED["cut_no_reason"]:
+            findings["well_assessed_funding_cut"].append(f"{code}|2018")
     extra = iter(range(n + 1, 10**6))
     specs = [FileSpec("SHFB", "platform_assessments", str(y), f"platform_assessments_SHFB_{y}", style,
                       _with_invalid(rng, rows, "platform_assessments", share, lambda r: f"FP2018-{next(extra):02d}"))
              for (y, rows), style in zip(sorted(by_year.items()), ["xlsx_title", "gb18030_wan"], strict=True)]
-    return specs, findings
+    return specs, {k: sorted(v) for k, v in sorted(findings.items())}
 
 
 # ------------------------------------------------------------------------------------- IP transactions
@@ -914,12 +1013,21 @@ def _seller(rng: random.Random) -> tuple[str, str]:
     return (rng.choice(INSTITUTIONS[t]) if t != "enterprise" or rng.random() < 0.3 else _company(rng)), t
 
 
-def _award(rng: random.Random, seller_type: str) -> Decimal | None:
+AWARD_RULE_SELLERS = ("university", "research_institute")
+AWARD_RULE_TYPES = ("transfer", "license")
+
+
+def _award(rng: random.Random, seller_type: str, transaction_type: str) -> Decimal | None:
+    """The share of net revenue awarded to the inventors. The 2017 Rules set a floor of 70 % for transfers
+    and licences by universities and research institutes: about 2 % of those fall below it (findings,
+    Manifest.findings); other sellers and transaction types are outside the rule."""
     if seller_type == "enterprise":
         return None
-    if rng.random() < 0.03:
-        return Decimal(rng.randint(71, 95)) / 100  # above the 70% norm: a warning, still valid
-    return Decimal(rng.randint(30, 70)) / 100
+    if seller_type in AWARD_RULE_SELLERS and transaction_type in AWARD_RULE_TYPES:
+        if rng.random() < 0.02:
+            return Decimal(rng.randint(50, 69)) / 100
+        return Decimal(rng.randint(70, 95)) / 100
+    return Decimal(rng.randint(30, 90)) / 100
 
 
 def build_ip_transactions(seed: int, scale: float, share: float) -> list[FileSpec]:
@@ -962,7 +1070,7 @@ def build_ip_transactions(seed: int, scale: float, share: float) -> list[FileSpe
         del r["_weight"]
         if r["deal_amount_yuan"] is not None and r["transaction_type"] in ("transfer", "license"):
             r["net_revenue_yuan"] = Decimal(round(int(r["deal_amount_yuan"]) * rng.uniform(0.6, 0.95) / 100) * 100)
-            r["inventor_award_share"] = _award(rng, r["seller_type"])
+            r["inventor_award_share"] = _award(rng, r["seller_type"], r["transaction_type"])
 
     # SHIPA technology-export contracts: to the Yangtze River Delta (the figure) and elsewhere.
     n_exp = target("tech_exports_yrd_count", scale)
@@ -980,7 +1088,7 @@ def build_ip_transactions(seed: int, scale: float, share: float) -> list[FileSpe
                 "transaction_type": "technology_export", "field": rng.choice(FIELDS), "seller": seller, "seller_type": stype,
                 "seller_district": _weighted(rng, DISTRICT_WEIGHTS), "buyer": _company(rng, rng.choice(REGION_CITY[region])),
                 "buyer_region": region, "listed_price_yuan": None, "deal_amount_yuan": amount, "net_revenue_yuan": net,
-                "inventor_award_share": _award(rng, stype) if rng.random() < 0.5 else None,
+                "inventor_award_share": _award(rng, stype, "technology_export") if rng.random() < 0.5 else None,
                 "_submitter": "SHIPA", "_period": str(year) if last is None else f"{year}Q1"}
 
     yrd = {"jiangsu": 45, "zhejiang": 35, "anhui": 20}
@@ -1046,6 +1154,33 @@ CONTROL_DEFINITIONS = {
     "functional_platforms_2018": "facilities, submitter STCSM, period 2018, facility_type functional_platform: count",
     "zhangjiang_first_round_started": "projects, programme zhangjiang_science_city: count",
     "zhangjiang_first_round_completed": "projects, programme zhangjiang_science_city, status completed: count",
+    "functional_platforms_started_2019": "facilities, facility_type functional_platform, construction_start_date "
+                                         "<= 2019-12-31: count",
+    "municipal_major_st_projects": "projects, level municipal_major, programme municipal_major_st (from STCSM): count",
+    "municipal_major_st_local_money": "same rows: sum(funding_municipal_yuan + funding_district_yuan)",
+    "national_major_science_2014_2018": "projects, level national_major, programme national_major_science, "
+                                        "start_date in 2014-01-01..2018-12-31: count",
+}
+
+
+FIGURE_CODES = {  # generator name -> figure_code of the seed control_figures (rpt_control_totals)
+    "siptc_listings_2018": "ip_centre_listings_2018",
+    "siptc_deal_value_2018": "ip_centre_transaction_value_2018",
+    "tech_exports_yrd_count": "tech_exports_yrd_count_2018",
+    "tech_exports_yrd_value": "tech_exports_yrd_turnover_2018",
+    "national_major_infrastructure": "national_major_infrastructure_2019",
+    "national_major_projects": "national_major_projects_2019",
+    "foreign_rd_centers_2018": "foreign_rd_centres_2018",
+    "incubators_2019": "incubators_2019",
+    "large_instruments_units": "shared_instruments_count_2019",
+    "large_instruments_value": "shared_instruments_value_2019",
+    "functional_platforms_2018": "functional_platforms_2018",
+    "zhangjiang_first_round_started": "zhangjiang_first_round_started_2019",
+    "zhangjiang_first_round_completed": "zhangjiang_first_round_completed_2019",
+    "functional_platforms_started_2019": "functional_platforms_started_2019",
+    "municipal_major_st_projects": "municipal_major_st_projects_2019",
+    "municipal_major_st_local_money": "municipal_major_st_local_money_2019",
+    "national_major_science_2014_2018": "national_major_science_projects_2014_2018",
 }
 
 
@@ -1061,6 +1196,7 @@ def control_figures(scale: float = 1.0, seed: int = 42, invalid_share: float = I
                and r["deal_date"] and r["deal_date"] <= y2018[1]]
     instruments = [r for r in fac if r["_submitter"] == "YRDN" and r["facility_type"] == "large_instrument" and r["is_shared"]]
     zj = [r for r in proj if r["programme"] == "zhangjiang_science_city"]
+    major = [r for r in proj if r["level"] == "municipal_major" and r["programme"] == "municipal_major_st"]
     return {
         "siptc_listings_2018": len(siptc_l),
         "siptc_deal_value_2018": sum((r["deal_amount_yuan"] for r in siptc_d), Decimal(0)),
@@ -1078,7 +1214,53 @@ def control_figures(scale: float = 1.0, seed: int = 42, invalid_share: float = I
                                          and r["facility_type"] == "functional_platform"),
         "zhangjiang_first_round_started": len(zj),
         "zhangjiang_first_round_completed": sum(1 for r in zj if r["status"] == "completed"),
+        "functional_platforms_started_2019": sum(1 for r in fac if r["facility_type"] == "functional_platform"
+                                                 and r["construction_start_date"]
+                                                 and r["construction_start_date"] <= dt.date(2019, 12, 31)),
+        "municipal_major_st_projects": len(major),
+        "municipal_major_st_local_money": sum(((r["funding_municipal_yuan"] or 0) + (r["funding_district_yuan"] or 0)
+                                               for r in major), Decimal(0)),
+        "national_major_science_2014_2018": sum(1 for r in proj if r["level"] == "national_major"
+                                                and r["programme"] == "national_major_science"
+                                                and dt.date(2014, 1, 1) <= r["start_date"] <= y2018[1]),
     }
+
+
+PERIOD_FLOOR = dt.date(2000, 1, 1)  # dbt var period_start_floor: a start date before it is "far before the programme"
+
+
+def period_findings(scale: float = 1.0, seed: int = 42, invalid_share: float = INVALID_SHARE) -> dict[str, list[str]]:
+    """Reporting-period warnings the published rows carry (rpt_period_consistency ids kind|code|check)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for r in rows_for("projects", scale, seed, invalid_share):
+        if r["status"] == "completed" and r["end_date"] and r["end_date"] > _period_end(r["_period"]):
+            out["completed_end_after_period"].append(f"projects|{r['project_code']}")
+        if r["start_date"] < PERIOD_FLOOR:
+            out["start_before_floor"].append(f"projects|{r['project_code']}")
+    for r in rows_for("facilities", scale, seed, invalid_share):
+        if (r["status"] == "in_operation" and r["operation_start_date"]
+                and r["operation_start_date"] > _period_end(r["_period"])):
+            out["operation_start_after_period"].append(f"facilities|{r['facility_code']}")
+        first = r["construction_start_date"] or r["operation_start_date"]
+        if first and first < PERIOD_FLOOR:
+            out["start_before_floor"].append(f"facilities|{r['facility_code']}")
+    return {k: sorted(f"{v}|{k}" for v in vals) for k, vals in sorted(out.items())}
+
+
+def award_findings(scale: float = 1.0, seed: int = 42, invalid_share: float = INVALID_SHARE) -> list[str]:
+    """Transaction codes whose inventors' award share is below the 70 % floor (rpt_award_share_findings)."""
+    return sorted(r["transaction_code"] for r in rows_for("ip_transactions", scale, seed, invalid_share)
+                  if r["transaction_type"] in AWARD_RULE_TYPES and r["seller_type"] in AWARD_RULE_SELLERS
+                  and r["inventor_award_share"] is not None and r["inventor_award_share"] < Decimal("0.7"))
+
+
+def intended_findings(scale: float = 1.0, seed: int = 42, invalid_share: float = INVALID_SHARE) -> dict[str, list[str]]:
+    """Every finding the marts must report for this sample, by finding code: the platform rules
+    (platform_code|year, rpt_platform_funding_findings), the award-share floor (transaction codes,
+    rpt_award_share_findings) and the reporting-period checks (kind|code|check, rpt_period_consistency)."""
+    _, platform = build(scale, seed, invalid_share)
+    return {**platform, "award_share_below_0_7": award_findings(scale, seed, invalid_share),
+            **period_findings(scale, seed, invalid_share)}
 
 
 def generate(out_dir: Path, scale: float = 1.0, seed: int = 42, invalid_share: float = INVALID_SHARE) -> Manifest:
@@ -1086,7 +1268,7 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = 42, invalid_share: f
     (also written to generated-manifest.json beside out_dir)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    specs, findings = build(scale, seed, invalid_share)
+    specs, _ = build(scale, seed, invalid_share)
     manifest = Manifest(str(out_dir), seed, scale)
     for spec in specs:
         path = write_file(out_dir, spec, seed)
@@ -1101,10 +1283,10 @@ def generate(out_dir: Path, scale: float = 1.0, seed: int = 42, invalid_share: f
     figures = control_figures(scale, seed, invalid_share)
     manifest.control_figures = {
         name: {"value": str(v) if isinstance(v, Decimal) else v, "target_at_scale_1": TARGETS[name],
-               "definition": CONTROL_DEFINITIONS[name]}
+               "definition": CONTROL_DEFINITIONS[name], "figure_code": FIGURE_CODES[name]}
         for name, v in figures.items()
     }
-    manifest.findings = findings
+    manifest.findings = intended_findings(scale, seed, invalid_share)
     (out_dir.parent / "generated-manifest.json").write_text(json.dumps(manifest.as_dict(), indent=2, ensure_ascii=False),
                                                             encoding="utf-8")
     return manifest

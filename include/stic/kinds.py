@@ -164,9 +164,24 @@ PLATFORM_ASSESSMENTS = Kind(
         _c("cooperation_target", NUMBER, False, aliases=["university industry cooperation target", "产学研合作目标"]),
         _c("cooperation_actual", NUMBER, False, aliases=["university industry cooperation actual", "产学研合作实际"]),
         _c("score", NUMBER, False, aliases=["assessment score", "考核得分", "得分"]),
-        _c("municipal_fund_yuan", MONEY, False, aliases=["municipal special fund", "municipal fund", "市级专项资金", "市财政资金"]),
-        _c("district_match_yuan", MONEY, False, aliases=["district match", "district matching fund", "区配套资金", "区级配套"]),
+        # Item Ten splits the money: operating funds (city S&T plan special fund + district match, the
+        # district's not lower than the city's) and construction funds (city special fund for strategic
+        # emerging industries, outside the match). The two older column names keep their headers and
+        # mean the operating funds; a file without construction_fund_yuan simply has none.
+        _c("municipal_fund_yuan", MONEY, False, aliases=[
+            "municipal special fund", "municipal fund", "municipal operating fund", "市级专项资金", "市财政资金",
+            "市级运营经费"], doc="City operating money that year (S&T plan special fund)."),
+        _c("district_match_yuan", MONEY, False, aliases=[
+            "district match", "district matching fund", "district operating fund", "区配套资金", "区级配套",
+            "区级运营经费"], doc="District operating money that year (must not be lower than the city's)."),
         _c("market_revenue_yuan", MONEY, False, aliases=["market revenue", "self-raised revenue", "市场化收入", "自筹收入"]),
+        _c("construction_fund_yuan", MONEY, False, aliases=[
+            "construction fund", "municipal construction fund", "市级建设资金", "建设资金"],
+            doc="City construction money that year (special fund for strategic emerging industries)."),
+        _c("contract_years", INTEGER, False, aliases=["contract period", "contract years", "合同期", "合同年限"],
+           doc="Length of the initial contract period in years; three when not stated."),
+        _c("funding_change_reason", TEXT, False, aliases=["funding change reason", "经费调整原因", "调整原因"],
+           doc="Why this year's fiscal money differs from last year's, when it was changed on purpose."),
     ),
 )
 

@@ -13,6 +13,24 @@ def _table_exists(conn, schema: str, table: str) -> bool:
     return conn.execute("select to_regclass(%s) is not null", (f"{schema}.{table}",)).fetchone()[0]
 
 
+# Each findings report and how its rows are grouped: rule and finding code (with severity).
+FINDING_REPORTS = ("rpt_platform_funding_findings", "rpt_award_share_findings", "rpt_period_consistency")
+
+
+def _findings(conn) -> list[dict]:
+    """How many findings each rule produced in the last build, report by report."""
+    out = []
+    for table in FINDING_REPORTS:
+        if not _table_exists(conn, "marts", table):
+            continue
+        for rule, finding, severity, n in conn.execute(
+            sql.SQL("select rule_code, finding_code, severity, count(*) from {} group by 1, 2, 3 order by 1, 2").format(
+                sql.Identifier("marts", table))
+        ):
+            out.append({"report": table, "rule": rule, "finding": finding, "severity": severity, "count": n})
+    return out
+
+
 def collect(url: str | None = None) -> dict:
     with db.connect(url, autocommit=True) as conn:
         db.init_schema(conn)
@@ -30,6 +48,12 @@ def collect(url: str | None = None) -> dict:
             "runs as (select * from audit.validation_runs where target = 'load' union all select * from latest) "
             "select target, count(*), count(*) filter (where success), coalesce(sum(warnings), 0) from runs group by target"
         ).fetchall()
+        figures = []
+        if _table_exists(conn, "marts", "rpt_control_totals"):
+            figures = conn.execute(
+                "select figure_code, comparison, published_value, warehouse_value, status "
+                "from marts.rpt_control_totals order by figure_code").fetchall()
+        findings = _findings(conn)
         marts = {}
         for (table,) in conn.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
@@ -56,6 +80,9 @@ def collect(url: str | None = None) -> dict:
         "raw_rows": raw_rows,
         "validation": {t: {"runs": n, "passed": ok, "failed": n - ok, "warnings": w} for t, n, ok, w in vals},
         "marts": marts,
+        "control_figures": [dict(zip(("figure", "comparison", "published", "warehouse", "status"), r, strict=True))
+                            for r in figures],
+        "findings": findings,
         "reports": reports,
         "warehouse": db.redact(url or db.warehouse_url()),
     }
@@ -86,6 +113,29 @@ def render(summary: dict, new: dict | None = None) -> str:
     for table, n in summary["marts"].items():
         t.add_row(f"marts.{table}", f"{n:,}")
     console.print(t)
+    if summary.get("control_figures"):
+        f = Table(title="Published figures (marts.rpt_control_totals)", show_header=True, header_style="bold")
+        for col, justify in (("figure", "left"), ("comparison", "left"), ("published", "right"),
+                             ("warehouse", "right"), ("status", "left")):
+            f.add_column(col, justify=justify)
+        for r in summary["control_figures"]:
+            f.add_row(r["figure"], r["comparison"], f"{r['published']:,.0f}",
+                      "—" if r["warehouse"] is None else f"{r['warehouse']:,.0f}", r["status"])
+        console.print(f)
+        by_status: dict[str, int] = {}
+        for r in summary["control_figures"]:
+            by_status[r["status"]] = by_status.get(r["status"], 0) + 1
+        console.print("Figures: " + ", ".join(f"{n} {st}" for st, n in sorted(by_status.items())))
+    if "findings" in summary:
+        f = Table(title="Findings per rule (what auditors should look at)", show_header=True, header_style="bold")
+        for col in ("report", "rule", "finding", "severity"):
+            f.add_column(col)
+        f.add_column("count", justify="right")
+        for r in summary["findings"]:
+            f.add_row(r["report"], r["rule"], r["finding"], r["severity"], f"{r['count']:,}")
+        if not summary["findings"]:
+            f.add_row("—", "—", "no findings", "", "0")
+        console.print(f)
     if new is not None:
         console.print(f"This run: {new['submissions']:,} new submission(s), {new['rows']:,} new row(s) loaded.")
     console.print(f"Warehouse: {summary['warehouse']}")

@@ -136,14 +136,51 @@ def completeness(conn: psycopg.Connection) -> dict:
 # ----------------------------------------------------------------------------------- reconciliation
 def reconciliation(conn: psycopg.Connection) -> dict:
     rows, why = _try_mart(conn, "marts.rpt_control_totals", """
-        select figure_code, figure, as_of, published_value, warehouse_value, tolerance, status
-        from marts.rpt_control_totals order by figure_code""")
+        select * from marts.rpt_control_totals order by figure_code""")
     if rows is None:
         return {"built": False, "note": why, "rows": [], "counts": {}}
     counts = defaultdict(int)
     for r in rows:
         counts[r["status"] or "unknown"] += 1
     return {"built": True, "note": None, "rows": rows, "counts": dict(counts)}
+
+
+# ---------------------------------------------------------------------------------------- findings
+FINDING_MARTS = {  # mart -> the query of its rows as (rule, finding, severity, subject, year, detail, words)
+    "marts.rpt_platform_funding_findings": """
+        select rule_code, finding_code, severity, platform_code as subject, assessment_year::text as year,
+               finding_detail as detail, guideline_text from marts.rpt_platform_funding_findings""",
+    "marts.rpt_award_share_findings": """
+        select rule_code, finding_code, severity, transaction_code as subject, extract(year from deal_date)::text as year,
+               seller_name || ' (' || seller_type || ', ' || transaction_type || ') awarded '
+               || round(inventor_award_share * 100, 1)::text || ' % of net revenue ' || net_revenue_yuan::text
+               || ' yuan: ' || award_yuan::text || ' yuan, below the floor of ' || floor_award_yuan::text || ' yuan'
+               as detail, guideline_text from marts.rpt_award_share_findings""",
+    "marts.rpt_period_consistency": """
+        select rule_code, finding_code, severity, submission_kind || ' ' || business_key as subject,
+               reporting_period as year, finding_detail as detail, guideline_text from marts.rpt_period_consistency""",
+}
+SEVERITY_ORDER = {"finding": 0, "warning": 1, "info": 2}
+
+
+def findings(conn: psycopg.Connection) -> dict:
+    """The rule findings for auditors, each with the guideline's words, and the count per rule."""
+    rows, notes = [], []
+    for relation, q in FINDING_MARTS.items():
+        got, why = _try_mart(conn, relation, q + " order by 1, 2, 4, 5")
+        if got is None:
+            notes.append(why)
+            continue
+        rows += got
+    rows.sort(key=lambda r: (SEVERITY_ORDER.get(r["severity"], 9), r["rule_code"], r["finding_code"], r["subject"]))
+    counts: dict[tuple, int] = defaultdict(int)
+    words: dict[str, str] = {}
+    for r in rows:
+        counts[(r["rule_code"], r["finding_code"], r["severity"])] += 1
+        words.setdefault(r["finding_code"], r["guideline_text"])
+    by_rule = [{"rule": k[0], "finding": k[1], "severity": k[2], "count": n, "words": words[k[1]]}
+               for k, n in sorted(counts.items(), key=lambda kv: (SEVERITY_ORDER.get(kv[0][2], 9), kv[0]))]
+    return {"built": not notes, "notes": notes, "rows": rows, "by_rule": by_rule}
 
 
 # ------------------------------------------------------------------------------------- validation
@@ -250,6 +287,7 @@ def site_data(conn: psycopg.Connection, out_dir: Path) -> dict:
         "submitter_names": {c: f"{c} {w.get('en', '')} {w.get('zh', '')}".strip() for c, w in codes.submitters().items()},
         "completeness": completeness(conn),
         "reconciliation": reconciliation(conn),
+        "findings": findings(conn),
         "validation": validation_rates(conn),
         "funding": funding(conn),
         "links": links(out_dir),

@@ -52,6 +52,9 @@ ranked as (
             'municipal_fund_yuan',
             'district_match_yuan',
             'market_revenue_yuan',
+            'construction_fund_yuan',
+            'contract_years',
+            'funding_change_reason',
         ]) }} as row_fingerprint,
         row_number() over (
             partition by platform_code, assessment_year

@@ -20,10 +20,31 @@ joined as (
             facilities.district_code,
             case when assessments.submitter_type = 'district' then assessments.submitter_code end
         ) as platform_district_code,
-        facilities.facility_name as platform_name
+        facilities.facility_name as platform_name,
+        -- Item Ten counts a platform's years from its contract (construction) start, not from the
+        -- first assessment the warehouse happens to hold
+        facilities.construction_start_date as platform_start_date
     from assessments
     left join facilities
         on assessments.platform_code = facilities.facility_code
+
+),
+
+measured as (
+
+    select
+        *,
+        assessment_year - extract(year from platform_start_date)::integer + 1 as platform_year_number,
+        coalesce(max(contract_years) over (partition by platform_code), 3) as platform_contract_years,
+        coalesce(municipal_fund_yuan, 0) + coalesce(district_match_yuan, 0) as fiscal_operating_yuan,
+        coalesce(municipal_fund_yuan, 0) + coalesce(district_match_yuan, 0) + coalesce(market_revenue_yuan, 0)
+            as operating_income_yuan,
+        (case when common_tech_services_actual < common_tech_services_target then 1 else 0 end)
+        + (case when commercialisation_actual < commercialisation_target then 1 else 0 end)
+        + (case when startups_incubated_actual < startups_incubated_target then 1 else 0 end)
+        + (case when talent_trained_actual < talent_trained_target then 1 else 0 end)
+        + (case when cooperation_actual < cooperation_target then 1 else 0 end) as targets_missed_count
+    from joined
 
 ),
 
@@ -42,6 +63,11 @@ final as (
         platform_name::text as platform_name,
         reporting_period::text as reporting_period,
         assessment_score::numeric(20, 4) as assessment_score,
+        platform_start_date::date as platform_start_date,
+        platform_year_number::integer as platform_year_number,
+        platform_contract_years::integer as contract_years,
+        targets_missed_count::integer as targets_missed_count,
+        funding_change_reason::text as funding_change_reason,
 
         ---------- targets and actuals
         common_tech_services_target::numeric(20, 4) as common_tech_services_target,
@@ -59,11 +85,12 @@ final as (
         municipal_fund_yuan::numeric(20, 2) as municipal_fund_yuan,
         district_match_yuan::numeric(20, 2) as district_match_yuan,
         market_revenue_yuan::numeric(20, 2) as market_revenue_yuan,
-        (
-            coalesce(municipal_fund_yuan, 0) + coalesce(district_match_yuan, 0) + coalesce(market_revenue_yuan, 0)
-        )::numeric(20, 2) as total_funding_yuan
+        construction_fund_yuan::numeric(20, 2) as construction_fund_yuan,
+        fiscal_operating_yuan::numeric(20, 2) as fiscal_operating_yuan,
+        operating_income_yuan::numeric(20, 2) as total_funding_yuan,
+        (fiscal_operating_yuan / nullif(operating_income_yuan, 0))::numeric(9, 6) as fiscal_share
 
-    from joined
+    from measured
 
 )
 

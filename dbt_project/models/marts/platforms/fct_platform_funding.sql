@@ -22,7 +22,8 @@ unpivoted as (
             values
             ('municipal', assessments.municipal_fund_yuan),
             ('district', assessments.district_match_yuan),
-            ('market', assessments.market_revenue_yuan)
+            ('market', assessments.market_revenue_yuan),
+            ('municipal_construction', assessments.construction_fund_yuan)
         ) as sources (funding_source, amount_yuan)
     where sources.amount_yuan is not null
 

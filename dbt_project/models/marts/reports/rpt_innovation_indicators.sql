@@ -37,11 +37,27 @@ platform_assessments as (
 
 ),
 
+submissions as (
+
+    select * from {{ ref('int_submissions_published') }}
+
+),
+
 years as (
 
     select distinct year_number
     from dates
-    where year_number <= extract(year from current_date)
+
+),
+
+district_submissions as (
+
+    select
+        submitter_code as district_code,
+        reporting_year as year_number,
+        count(*) as submissions_published
+    from submissions
+    group by 1, 2
 
 ),
 
@@ -66,8 +82,11 @@ facility_metrics as (
     select
         district_code,
         extract(year from operation_start_date)::integer as year_number,
-        count(*) as facilities_opened,
-        count(*) filter (where facility_type = 'incubator') as incubators_opened
+        count(*) filter (where facility_type != 'large_instrument') as facilities_opened,
+        count(*) filter (where facility_type = 'incubator') as incubators_opened,
+        count(*) filter (where facility_type = 'large_instrument') as instruments_in_service,
+        count(*) filter (where facility_type = 'large_instrument' and is_shared) as shared_instruments_in_service,
+        sum(original_value_yuan) filter (where facility_type = 'large_instrument') as instrument_value_yuan
     from facilities
     where operation_start_date is not null
     group by 1, 2
@@ -94,37 +113,47 @@ platform_metrics as (
         district_code,
         assessment_year as year_number,
         sum(municipal_fund_yuan) as platform_municipal_fund_yuan,
-        sum(district_match_yuan) as platform_district_match_yuan
+        sum(district_match_yuan) as platform_district_match_yuan,
+        sum(construction_fund_yuan) as platform_construction_fund_yuan
     from platform_assessments
     where district_code is not null
     group by 1, 2
 
 ),
 
-final as (
+joined as (
 
     select
-        ---------- ids
-        (years.year_number::text || '|' || districts.district_code)::text as indicator_id,
-        years.year_number::integer as year_number,
-        districts.district_code::text as district_code,
-
-        ---------- counts
-        coalesce(project_metrics.projects_started, 0)::integer as projects_started,
-        coalesce(project_metrics.national_projects_started, 0)::integer as national_projects_started,
-        coalesce(facility_metrics.facilities_opened, 0)::integer as facilities_opened,
-        coalesce(facility_metrics.incubators_opened, 0)::integer as incubators_opened,
-        coalesce(ip_metrics.ip_deals, 0)::integer as ip_deals,
-        coalesce(ip_metrics.technology_exports, 0)::integer as technology_exports,
-
-        ---------- money
-        coalesce(project_metrics.project_funding_yuan, 0)::numeric(20, 2) as project_funding_yuan,
-        coalesce(ip_metrics.ip_deal_amount_yuan, 0)::numeric(20, 2) as ip_deal_amount_yuan,
-        coalesce(platform_metrics.platform_municipal_fund_yuan, 0)::numeric(20, 2) as platform_municipal_fund_yuan,
-        coalesce(platform_metrics.platform_district_match_yuan, 0)::numeric(20, 2) as platform_district_match_yuan
-
+        years.year_number,
+        districts.district_code,
+        coalesce(district_submissions.submissions_published, 0) as district_submissions_published,
+        project_metrics.projects_started,
+        project_metrics.national_projects_started,
+        project_metrics.project_funding_yuan,
+        facility_metrics.facilities_opened,
+        facility_metrics.incubators_opened,
+        facility_metrics.instruments_in_service,
+        facility_metrics.shared_instruments_in_service,
+        facility_metrics.instrument_value_yuan,
+        ip_metrics.ip_deals,
+        ip_metrics.technology_exports,
+        ip_metrics.ip_deal_amount_yuan,
+        platform_metrics.platform_municipal_fund_yuan,
+        platform_metrics.platform_district_match_yuan,
+        platform_metrics.platform_construction_fund_yuan,
+        -- no data: the district published nothing for the year and no published row falls in it; its
+        -- measures are then unknown (null), not zero
+        district_submissions.district_code is null
+        and project_metrics.district_code is null
+        and facility_metrics.district_code is null
+        and ip_metrics.district_code is null
+        and platform_metrics.district_code is null as is_no_data
     from years
     cross join districts
+    left join district_submissions
+        on
+            years.year_number = district_submissions.year_number
+            and districts.district_code = district_submissions.district_code
     left join project_metrics
         on years.year_number = project_metrics.year_number and districts.district_code = project_metrics.district_code
     left join facility_metrics
@@ -135,6 +164,46 @@ final as (
         on
             years.year_number = platform_metrics.year_number
             and districts.district_code = platform_metrics.district_code
+
+),
+
+final as (
+
+    select
+        ---------- ids
+        (year_number::text || '|' || district_code)::text as indicator_id,
+        year_number::integer as year_number,
+        district_code::text as district_code,
+
+        ---------- coverage
+        is_no_data::boolean as is_no_data,
+        district_submissions_published::integer as district_submissions_published,
+
+        ---------- counts (null when is_no_data)
+        (case when not is_no_data then coalesce(projects_started, 0) end)::integer as projects_started,
+        (case when not is_no_data then coalesce(national_projects_started, 0) end)::integer
+            as national_projects_started,
+        (case when not is_no_data then coalesce(facilities_opened, 0) end)::integer as facilities_opened,
+        (case when not is_no_data then coalesce(incubators_opened, 0) end)::integer as incubators_opened,
+        (case when not is_no_data then coalesce(instruments_in_service, 0) end)::integer as instruments_in_service,
+        (case when not is_no_data then coalesce(shared_instruments_in_service, 0) end)::integer
+            as shared_instruments_in_service,
+        (case when not is_no_data then coalesce(ip_deals, 0) end)::integer as ip_deals,
+        (case when not is_no_data then coalesce(technology_exports, 0) end)::integer as technology_exports,
+
+        ---------- money (null when is_no_data)
+        (case when not is_no_data then coalesce(project_funding_yuan, 0) end)::numeric(20, 2) as project_funding_yuan,
+        (case when not is_no_data then coalesce(ip_deal_amount_yuan, 0) end)::numeric(20, 2) as ip_deal_amount_yuan,
+        (case when not is_no_data then coalesce(instrument_value_yuan, 0) end)::numeric(20, 2)
+            as instrument_value_yuan,
+        (case when not is_no_data then coalesce(platform_municipal_fund_yuan, 0) end)::numeric(20, 2)
+            as platform_municipal_fund_yuan,
+        (case when not is_no_data then coalesce(platform_district_match_yuan, 0) end)::numeric(20, 2)
+            as platform_district_match_yuan,
+        (case when not is_no_data then coalesce(platform_construction_fund_yuan, 0) end)::numeric(20, 2)
+            as platform_construction_fund_yuan
+
+    from joined
 
 )
 

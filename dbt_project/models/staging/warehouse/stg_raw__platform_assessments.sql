@@ -31,12 +31,15 @@ renamed as (
         cooperation_target::numeric(20, 4) as cooperation_target,
         cooperation_actual::numeric(20, 4) as cooperation_actual,
         score::numeric(20, 4) as assessment_score,
+        contract_years::integer as contract_years,
+        nullif(trim(funding_change_reason), '') as funding_change_reason,
         array_to_string(row_warnings, ',') as row_warnings,
 
         ---------- money
         municipal_fund_yuan::numeric(20, 2) as municipal_fund_yuan,
         district_match_yuan::numeric(20, 2) as district_match_yuan,
-        market_revenue_yuan::numeric(20, 2) as market_revenue_yuan
+        market_revenue_yuan::numeric(20, 2) as market_revenue_yuan,
+        construction_fund_yuan::numeric(20, 2) as construction_fund_yuan
 
     from source
 
