@@ -216,7 +216,9 @@ def make_record(agency: str, kind: str, i: int, updated: dt.datetime, seed: int)
     """Record i of a feed, last updated at `updated` (also used to add records to a feed at run time)."""
     rng = random.Random(f"{seed}:{agency}:{kind}:{i}")
     row = _MAKERS[kind](rng, agency, i, updated)
-    return {**row, "updated_at": iso(updated), "record_id": f"{agency}/{kind}/{i:06d}"}
+    # every contract column, null when the feed has no value (e.g. joint_with): the API's documented shape
+    return {**dict.fromkeys(KINDS[kind].column_names), **row, "updated_at": iso(updated),
+            "record_id": f"{agency}/{kind}/{i:06d}"}
 
 
 @cache
