@@ -316,7 +316,9 @@ def _register(conn, path: Path, submitter: str, period: str) -> int:
     return reg.submission_id
 
 
-_SUBMITTERS = _DISTRICTS  # districts may send projects
+# Agencies that send projects: the bench files book rows to all 16 districts, which a district may not
+# (it reports only its own district's rows: district_mismatch); an agency may report any district.
+_SUBMITTERS = ("STCSM", "SHEITC", "SHDRC", "SHTO", "SSTIC")
 _slots = iter((s, f"{y}Q{q}") for y in range(2014, 2031) for q in (1, 2, 3, 4) for s in _SUBMITTERS)
 
 
