@@ -33,7 +33,7 @@ PG_TYPES = {
 # outside them is published as `other`, with the submitted text kept in `<column>_submitted` and the
 # warning `code_unlisted`, and listed for the data stewards (marts.rpt_unmapped_codes). Every other code
 # list identifies what a row is or where it counts (district, level, status, facility type, IP type,
-# transaction type, buyer region, programme, unit) and stays critical. docs/code_lists.md says why.
+# transaction type, buyer region, programme, unit) and stays critical. docs/row_rules.md says why.
 OPEN_CODELISTS = frozenset({"field", "institution_type"})
 
 
