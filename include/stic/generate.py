@@ -51,15 +51,32 @@ correction (the rows of the correction count instead); quarantined rows and reje
   period 2018; count.
 * zhangjiang_first_round_started = 73 and zhangjiang_first_round_completed = 32: projects, programme
   zhangjiang_science_city; count, and count with status completed.
+* functional_platforms_started_2019 = 16: the 18 platforms but two still planned (no construction start).
+* municipal_major_st_projects = 8 and municipal_major_st_local_money = 4,120,000,000 yuan ("exceeded 4
+  billion"): STCSM's projects of level municipal_major and programme municipal_major_st; count, and
+  sum(funding_municipal_yuan + funding_district_yuan).
+* national_major_science_2014_2018 = 11: national_major projects of programme national_major_science
+  started 2014-2018 (a twelfth starts in 2019 and does not count).
+* large_instruments_value is 51,930,000,000 yuan: the briefing says "more than 51.9 billion".
 At another scale a count is max(1, round(value * scale)) and an amount round(value * scale) to 100 yuan,
-except the 14 infrastructures and the 18 platforms, which do not scale.
+except the 14 infrastructures and the 18 (16 started) platforms, which do not scale. `FIGURE_CODES` maps
+these names to the seed's figure codes (rpt_control_totals).
+
+Findings planted on purpose (`Manifest.findings`, from `intended_findings`; the marts must report exactly
+these): the platform rules of the 2018 guideline (PLANTED: district operating money below the city's,
+fiscal operating money and share rising after the initial contract, money not reduced after a missed
+assessment, a well-assessed platform cut with no reason; platforms that rise within their contract or
+carry construction money are there so the rules are seen not to fire), award shares below the 70 % floor
+(about 2 % of the transfers and licences by universities and research institutes), and reporting-period
+warnings (two completed projects ending after their period, a laboratory in operation only after its
+period, a project started in 1999 and a laboratory built in 1996). A district file only holds rows of that
+district.
 
 Messy but valid: files rotate through STYLES (plain UTF-8 CSV; UTF-8 with BOM and Chinese headers;
 GB18030 with Chinese headers, 万元 and thousands separators; a unit column with 元/万元 per row; XLSX with a
 merged title row and numbers stored as text; XLSX with an instructions sheet and two data sheets; JSON
 ``{"records": [...]}``). Amounts are whole yuan, so every 万元 value is written with enough decimals.
-Seed-rule breakers among the platforms (findings/warnings, still valid rows) are listed in
-`Manifest.findings`; award shares above 0.7 are warnings (`warning_rows` per file).
+`warning_rows` per file counts award shares above 0.7 (the loader's current award_share_high warning).
 
 Invalid rows: about 1.5 % extra rows per file, each breaking exactly one critical rule (unknown code,
 negative amount, end before start, missing required field, award share above 1, deal before listing,
@@ -1071,6 +1088,9 @@ def build_ip_transactions(seed: int, scale: float, share: float) -> list[FileSpe
         if r["deal_amount_yuan"] is not None and r["transaction_type"] in ("transfer", "license"):
             r["net_revenue_yuan"] = Decimal(round(int(r["deal_amount_yuan"]) * rng.uniform(0.6, 0.95) / 100) * 100)
             r["inventor_award_share"] = _award(rng, r["seller_type"], r["transaction_type"])
+    judged = [r for r in siptc if r["inventor_award_share"] is not None and r["seller_type"] in AWARD_RULE_SELLERS]
+    if judged and all(r["inventor_award_share"] >= Decimal("0.7") for r in judged):
+        judged[0]["inventor_award_share"] = Decimal("0.6")  # at least one finding however small the sample
 
     # SHIPA technology-export contracts: to the Yangtze River Delta (the figure) and elsewhere.
     n_exp = target("tech_exports_yrd_count", scale)

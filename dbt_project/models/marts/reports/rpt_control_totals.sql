@@ -66,7 +66,9 @@ final as (
         rows_counted::bigint as rows_counted,
         effective_tolerance::numeric(9, 4) as tolerance,
         (warehouse_value - published_value)::numeric(20, 2) as difference,
-        ({{ control_status('published_value', 'warehouse_value', 'comparison', 'effective_tolerance') }})::text as status
+        (
+            {{ control_status('published_value', 'warehouse_value', 'comparison', 'effective_tolerance') }}
+        )::text as status
 
     from compared
 
