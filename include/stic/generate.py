@@ -798,15 +798,17 @@ def build_facilities(seed: int, scale: float, share: float) -> list[FileSpec]:
     # the platform's contract start, from which Item Ten counts its years); laboratories in other years.
     platforms = []
     for i, (name, fld, d, host) in enumerate(FUNCTIONAL_PLATFORMS[: target("functional_platforms_2018", scale)], start=1):
+        _date(rng, 2016 + i % 3, dt.date(2018, 6, 30))  # drawn as before, so later rows stay the same
+        days = rng.randint(120, 500) if i % 3 else None
+        invest = Decimal(rng.randint(5_000, 60_000) * 10_000)
         if i > target("functional_platforms_started_2019", scale):
             platforms.append(_facility(f"FP2018-{i:02d}", name, "functional_platform", fld, d, host, "planned",
-                                       invest=Decimal(rng.randint(5_000, 60_000) * 10_000)))
+                                       invest=invest))
             continue
         cs = platform_start(i)
-        op = min(cs + dt.timedelta(days=rng.randint(120, 500)), dt.date(2018, 12, 31))
+        op = min(cs + dt.timedelta(days=days), dt.date(2018, 12, 31)) if days else None
         platforms.append(_facility(f"FP2018-{i:02d}", name, "functional_platform", fld, d, host,
-                                   "in_operation" if i % 3 else "under_construction", cs, op if i % 3 else None,
-                                   Decimal(rng.randint(5_000, 60_000) * 10_000)))
+                                   "in_operation" if op else "under_construction", cs, op, invest))
     spec("STCSM", "2018", "facilities_STCSM_2018", platforms, "bom_zh")
     for agency, years in (("STCSM", (2016, 2017)), ("SHEITC", (2017, 2018)), ("SSTIC", (2018, 2019))):
         for y in years:
@@ -845,7 +847,7 @@ def build_facilities(seed: int, scale: float, share: float) -> list[FileSpec]:
                                            f"{rng.randint(1, 40)}", "incubator", rng.choice(FIELDS), d,
                                        None, "in_operation", None, op, _money(rng, 50, 3000) if rng.random() < 0.7 else None))
         district_rows[-1]["_year"] = 2019
-    for j in range(n_of(60, scale) + 2):
+    for _ in range(n_of(60, scale)):
         fld = rng.choice(FIELDS)
         y = rng.choice(YEARS)
         cs = _date(rng, y)
@@ -853,21 +855,28 @@ def build_facilities(seed: int, scale: float, share: float) -> list[FileSpec]:
                                        "laboratory", fld, _weighted(rng, DISTRICT_WEIGHTS), rng.choice(HOSTS),
                                        rng.choice(["planned", "under_construction"]), cs, None, _money(rng, 100, 5000)))
         district_rows[-1]["_year"] = y
-        if j == 0:  # period consistency warnings (Manifest.findings): in operation only after its period ...
-            district_rows[-1].update(status="in_operation", construction_start_date=dt.date(y, 1, 15),
-                                     operation_start_date=dt.date(y + 1, 3, 1), _late=True)
-        elif j == 1:  # ... and a construction start far before the programme
-            district_rows[-1].update(status="in_operation", construction_start_date=dt.date(1996, 5, 1),
-                                     operation_start_date=dt.date(1998, 10, 1))
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     quarterly = {(d, y) for d in DISTRICTS for y in YEARS if rng.random() < 0.3}
     for r in district_rows:
         when = r["operation_start_date"] or r["construction_start_date"]
         y = r.pop("_year", when.year)
-        q = 4 if r.pop("_late", False) else _quarter(when) if when.year == y else rng.randint(1, 4)
+        q = _quarter(when) if when.year == y else rng.randint(1, 4)
         period = f"{y}Q{q}" if (r["district"], y) in quarterly else str(y)
         r["facility_code"] = f"F{r['district']}{y}{next(counter):05d}"
         groups[(r["district"], period)].append(r)
+    # Period consistency warnings (Manifest.findings), added to an existing file with their own random
+    # draws so that every other row and file stays as it was: a laboratory in operation only after the
+    # period that reports it, and one built in 1996, far before the programme.
+    prng = random.Random(f"{seed}:facilities:planted")
+    d, period = min(groups)
+    y = int(period[:4])
+    for cs, op in ((dt.date(y, 1, 15), _period_end(period) + dt.timedelta(days=60)),
+                   (dt.date(1996, 5, 1), dt.date(1998, 10, 1))):
+        fld = prng.choice(FIELDS)
+        groups[(d, period)].append(_facility(
+            f"F{d}{y}{next(counter):05d}", f"{codes.entries('field')[fld]['en']} Engineering Laboratory "
+            f"{prng.randint(1, 99)}", "laboratory", fld, d, prng.choice(HOSTS), "in_operation", cs, op,
+            _money(prng, 100, 5000)))
     start = len(specs)
     for (d, period), rows in sorted(groups.items()):
         spec(d, period, f"facilities_{d}_{period}", rows)
