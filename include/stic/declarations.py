@@ -72,7 +72,10 @@ def accept(conn: psycopg.Connection, submission_id: int) -> str:
                 f"the declaration again with the line '{REPLACE_LINE}' (stic declare-nil --replace-published)",
                 **counts)
             return "rejected"
-        note = " ".join(line for line in text.splitlines() if line.strip().lower() != REPLACE_LINE)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        # a declaration written by `stic declare-nil` states its note on a line of its own
+        stated = [line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("note:")]
+        note = stated[0] if stated else " ".join(line for line in lines if line.lower() != REPLACE_LINE)
         ledger.set_status(
             conn, submission_id, "validated",
             f"declared nothing to report (0 rows){': ' + note[:500] if note else ''}"

@@ -175,6 +175,21 @@ def test_the_landing_file_convention_declares_nil(warehouse_url, tmp_path):
     assert declarations.is_nil_file_name("nil.TXT") and not declarations.is_nil_file_name("nil.csv")
 
 
+def test_the_cli_declares_nil_with_its_note(warehouse_url, capsys):
+    from stic.cli import main
+
+    assert main(["declare-nil", "--submitter", "jd", "--kind", "platform_assessments", "--period", "2016",
+                 "--note", "no platform in Jiading yet"]) == 0
+    assert "JD platform_assessments 2016: declared nothing to report" in capsys.readouterr().out
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        detail = conn.execute(
+            "select e.detail from audit.submission_events e join audit.submissions s using (submission_id) "
+            "where s.submitter_code = 'JD' and e.to_status = 'validated'").fetchone()[0]
+    assert detail == "declared nothing to report (0 rows): no platform in Jiading yet"
+    assert main(["declare-nil", "--submitter", "JD", "--kind", "ip_transactions", "--period", "2016"]) == 1
+    assert "may not send 'ip_transactions'" in capsys.readouterr().out
+
+
 def test_the_overdue_check_says_when_the_calendar_is_not_built(warehouse_url):
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         exists = conn.execute("select to_regclass('marts.rpt_submission_calendar') is not null").fetchone()[0]
