@@ -220,3 +220,20 @@ def test_indicators_cover_every_year_of_the_data_and_say_no_data(scenario, wh):
     assert ind["2018|HK"] == (True, None, None, None, None)  # Hongkou sent nothing: unknown, not 0
     # 850 national + P-LATE (P-OLD started 1999); the corrected CM file is Chongming's, not Pudong's
     assert ind["2018|PD"][:2] == (False, 851)
+
+
+def test_the_summary_counts_findings_per_rule_and_the_site_quotes_the_guideline(scenario, tmp_path):
+    from stic import summary
+    from stic.reports import site
+
+    collected = summary.collect()
+    assert {r["finding"]: r["count"] for r in collected["findings"]} == {
+        "district_operating_match_below_city": 1, "fiscal_operating_rising": 1, "fiscal_share_rising": 1,
+        "assessment_missed_funding_not_reduced": 1, "well_assessed_funding_cut": 1, "award_share_below_0_7": 2,
+        "completed_end_after_period": 1, "operation_start_after_period": 1, "start_before_floor": 1}
+    assert "Findings per rule" in summary.render(collected)
+    text = site.build_site(tmp_path / "site").read_text(encoding="utf-8")
+    assert 'id="findings-by-rule"' in text and 'id="findings-table"' in text
+    assert "the funds from the district government should not be lower than the fiscal investment" in text
+    assert "70 percent of net revenues" in text
+    assert "Currently it has undertaken 854 research national level major research projects." in text
