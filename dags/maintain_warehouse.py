@@ -3,8 +3,9 @@
 
 Weekly housekeeping: re-hash every archived original against the ledger (an auditor's guarantee that any
 load can be replayed byte for byte — a damaged archive fails this run loudly), check the freshness of the
-ledger (`dbt source freshness`), regenerate the dbt docs, and prune Airflow task logs older than
-`STIC_LOG_RETENTION_DAYS` (default 30).
+ledger (`dbt source freshness`), regenerate the dbt docs, prune Airflow task logs older than `STIC_LOG_RETENTION_DAYS` (default 30) and
+the Airflow metadata database (`airflow db clean`: runs, task instances, XComs, log rows) older than
+`STIC_AIRFLOW_DB_RETENTION_DAYS` (default 30) — the 15-minute ingest DAG alone makes 96 runs a day.
 """
 
 from __future__ import annotations
@@ -51,7 +52,13 @@ def maintain_warehouse():
 
         return prune_logs(airflow_home() / "logs")
 
-    verify_archive() >> check_freshness() >> refresh_dbt_docs() >> prune_airflow_logs()
+    @task
+    def clean_airflow_db() -> dict:
+        from stic.maintenance import clean_airflow_db
+
+        return clean_airflow_db()
+
+    verify_archive() >> check_freshness() >> refresh_dbt_docs() >> prune_airflow_logs() >> clean_airflow_db()
 
 
 maintain_warehouse()

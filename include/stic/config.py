@@ -11,6 +11,19 @@ from pathlib import Path
 # The project's root: the checkout this package is installed from (editable install), unless STIC_HOME says.
 _DEFAULT_ROOT = Path(__file__).resolve().parents[2]
 
+
+def _load_dotenv() -> None:
+    """`.env` at the project root (or STIC_ENV_FILE; empty: none), as `.env.example` describes; the process's
+    own environment wins over the file."""
+    path = os.environ.get("STIC_ENV_FILE", str(Path(os.environ.get("STIC_HOME") or _DEFAULT_ROOT) / ".env"))
+    if path and Path(path).is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
+_load_dotenv()
+
 # Telemetry of the tools we run; each would otherwise try the network on every run.
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

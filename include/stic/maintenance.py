@@ -61,3 +61,29 @@ def prune_logs(log_dir: Path, older_than_days: float | None = None) -> dict:
             shutil.rmtree(p, ignore_errors=True)
     log.info("pruned %d log files older than %s days from %s", removed, days, log_dir)
     return {"removed": removed, "retention_days": days}
+
+
+def clean_airflow_db(older_than_days: float | None = None, dry_run: bool = False) -> dict:
+    """`airflow db clean` of metadata rows (runs, task instances, XComs, logs, jobs) older than the retention.
+
+    STIC_AIRFLOW_DB_RETENTION_DAYS (default 30): a 15-minute DAG makes 96 runs a day, and every run keeps its
+    task instances, XComs and log rows; an unpruned metadata database slows the scheduler and the UI. Nothing is
+    archived (the archive tables would grow instead); a table that cannot be cleaned fails the call.
+    """
+    import subprocess
+    from datetime import UTC, datetime, timedelta
+
+    from stic import airflow_env
+
+    days = older_than_days if older_than_days is not None else \
+        float(os.environ.get("STIC_AIRFLOW_DB_RETENTION_DAYS", "30"))
+    before = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+    args = [airflow_env.airflow_bin(), "db", "clean", "--clean-before-timestamp", before, "--yes",
+            "--skip-archive", "--error-on-cleanup-failure", *(["--dry-run"] if dry_run else [])]
+    # The caller's own environment: inside a task that is the deployment's metadata database.
+    proc = subprocess.run(args, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"airflow db clean (before {before}) failed (exit {proc.returncode}): "
+                           f"{(proc.stderr or proc.stdout)[-2000:]}")
+    log.info("airflow metadata rows older than %s days (before %s) removed", days, before)
+    return {"retention_days": days, "clean_before": before, "dry_run": dry_run}
