@@ -37,7 +37,10 @@ def cmd_db(args) -> int:
         if settings().warehouse_url:
             print(f"WAREHOUSE_URL is set; using {db.redact(settings().warehouse_url)} (nothing to start)")
         else:
-            print(f"embedded PostgreSQL running: {db.embedded_start()}")
+            print(f"embedded PostgreSQL running: {db.embedded_start(listen=args.listen)}")
+            if args.listen:
+                print(f"listening on {args.listen} for ODBC/JDBC tools (password logins, e.g. stic_bi_reader after "
+                      "`stic db roles` with STIC_ROLE_PASSWORD_STIC_BI_READER set)")
         with db.connect() as conn:
             db.init_schema(conn)
         return 0
@@ -361,6 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("action", choices=["start", "stop", "status", "url", "init", "roles"],
                    help="roles: create the loader, transformer, BI reader, auditor and district analyst roles "
                         "and (re)apply grants and row-level security (idempotent)")
+    d.add_argument("--listen", metavar="HOST:PORT",
+                   help="start: the embedded server also listens on TCP there (password logins), for BI tools")
     d.set_defaults(func=cmd_db)
 
     g = sub.add_parser("generate", help="write realistic sample submissions into a folder")

@@ -32,17 +32,51 @@ def _pgserver():
     return pgserver
 
 
-def embedded_start(pgdata: Path | None = None) -> str:
-    """Start (or find running) the embedded PostgreSQL; return its URL. It keeps running after we exit."""
+def embedded_start(pgdata: Path | None = None, listen: str | None = None) -> str:
+    """Start (or find running) the embedded PostgreSQL; return its URL. It keeps running after we exit.
+
+    listen="127.0.0.1:PORT" also opens TCP there, for ODBC/JDBC tools (a BI tool, Excel): the server is
+    restarted on that address and port, and TCP logins need a password (scram-sha-256; the socket stays trust).
+    """
     pgdata = Path(pgdata or settings().pgdata_dir)
     pgdata.mkdir(parents=True, exist_ok=True)
     try:
-        server = _pgserver().get_server(pgdata, cleanup_mode=None)
+        _pgserver().get_server(pgdata, cleanup_mode=None)
+        if listen:
+            _listen(pgdata, listen)
     except Exception as e:  # pgserver raises CalledProcessError / TimeoutExpired with the log shown
         log_file = pgdata / "log"
         tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
         raise WarehouseUnavailable(f"the embedded PostgreSQL in {pgdata} did not start: {e}\n{tail}") from e
-    return server.get_uri()
+    return embedded_url(pgdata)
+
+
+def _postmaster(pgdata: Path) -> list[str]:
+    """postmaster.pid's lines: pid, data dir, start time, port, socket dir, listen address, ..."""
+    return (pgdata / "postmaster.pid").read_text().splitlines()
+
+
+def _listen(pgdata: Path, listen: str) -> None:
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--listen {listen!r}: give HOST:PORT, e.g. 127.0.0.1:5434")
+    pm = _postmaster(pgdata)
+    if pm[3] == port and pm[5] == host:
+        return
+    # initdb trusted every TCP login; anyone on the machine would be superuser. Passwords on TCP instead.
+    hba = pgdata / "pg_hba.conf"
+    lines = [ln.rsplit("trust", 1)[0] + "scram-sha-256" if ln.startswith("host") and ln.rstrip().endswith("trust")
+             else ln for ln in hba.read_text().splitlines()]
+    hba.write_text("\n".join(lines) + "\n")
+    from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    socket_dir = pm[4]
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    pg_ctl(["-w", "-o", f'-h "{host}"', "-o", f"-p {port}", "-o", f"-k {socket_dir}", "-l", str(pgdata / "log"),
+            "start"], pgdata=pgdata, user=user, timeout=30)
+    log.info("embedded PostgreSQL listening on %s:%s (password logins) and on its socket in %s", host, port,
+             socket_dir)
 
 
 def embedded_running(pgdata: Path | None = None) -> int | None:
@@ -73,6 +107,9 @@ def embedded_stop(pgdata: Path | None = None) -> bool:
 
 def embedded_url(pgdata: Path | None = None) -> str:
     pgdata = Path(pgdata or settings().pgdata_dir)
+    if embedded_running(pgdata) is not None:
+        pm = _postmaster(pgdata)  # its socket directory and port (`--listen` may have moved the port)
+        return url_from_parts(pm[4] or str(pgdata), pm[3] or 5432, "postgres", None, "postgres")
     return f"postgresql://postgres:@/postgres?host={pgdata}"
 
 
@@ -124,12 +161,13 @@ def url_parts(url: str) -> dict[str, str]:
 
 def url_from_parts(host: str, port: int | str | None, user: str, password: str | None, dbname: str) -> str:
     """A PostgreSQL URL from its parts; a socket directory as host goes in the query (libpq's form)."""
-    from urllib.parse import quote, urlencode
+    from urllib.parse import quote
 
     auth = quote(user or "", safe="") + (f":{quote(password, safe='')}" if password else "")
     db_part = quote(dbname or "postgres", safe="")
     if host and host.startswith("/"):
-        query = urlencode({"host": host, **({"port": str(port)} if port and str(port) != "5432" else {})})
+        # The directory as is (libpq reads it so), in the form pgserver and embedded_url always wrote.
+        query = f"host={host}" + (f"&port={port}" if port and str(port) != "5432" else "")
         return f"postgresql://{auth}@/{db_part}?{query}"
     return f"postgresql://{auth}@{host or 'localhost'}:{port or 5432}/{db_part}"
 
