@@ -306,6 +306,10 @@ def test_json_caps_and_shapes(tmp_path):
     assert _rejected(write("many_keys.json", f"[{many}]".encode())).reason == "too_many_columns"
     e = _rejected(write("long.json", f'[{{{record}}}, {{"title": "{"x" * (MAX_FIELD_CHARS + 1)}"}}]'.encode()))
     assert e.reason == "cell_too_large" and "record 2" in str(e) and "'title'" in str(e)
+    # a string the parser would hold whole, twice, is refused from its bytes first — escaped quotes do not hide it
+    giant = b'[{"title": "' + (b"x" * MiB + b'\\"') * 9 + b'"}]'
+    e = _rejected(write("giant_string.json", giant))
+    assert e.reason == "cell_too_large" and "more than 8 MB" in str(e)
     deep = b'[{"a": ' + b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH + b"}]"
     assert "nested more than" in str(_rejected(write("deep.json", deep)))
     e = _rejected(write("dup.json", b'[{"a": 1}, {"a": 1, "b": 2, "a": 3}]'))
