@@ -153,7 +153,7 @@ FINDING_MARTS = {  # mart -> the query of its rows as (rule, finding, severity, 
     "marts.rpt_award_share_findings": """
         select rule_code, finding_code, severity, transaction_code as subject, extract(year from deal_date)::text as year,
                seller_name || ' (' || seller_type || ', ' || transaction_type || ') awarded '
-               || round(inventor_award_share * 100, 1)::text || ' % of net revenue ' || net_revenue_yuan::text
+               || round(inventor_award_share * 100, 1)::text || ' percent of net revenue ' || net_revenue_yuan::text
                || ' yuan: ' || award_yuan::text || ' yuan, below the floor of ' || floor_award_yuan::text || ' yuan'
                as detail, guideline_text from marts.rpt_award_share_findings""",
     "marts.rpt_period_consistency": """
