@@ -46,7 +46,14 @@ def _open(path: Path):
     return f
 
 
+# ijson's C backend passes a Python error raised while it converts a value (an integer of 9 million digits:
+# ValueError) on as a SystemError caused by it.
+_PARSE_ERRORS = (ijson.JSONError, UnicodeDecodeError, ValueError, SystemError)
+
+
 def _parse_error(name: str, e: Exception) -> FileRejected:
+    if isinstance(e, SystemError) and e.__cause__ is not None:
+        e = e.__cause__
     arg = e.args[0] if e.args else e
     # yajl's message is bytes: the error, then a snippet of the document with a caret under the place
     text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
@@ -66,13 +73,14 @@ MAX_RUN_BYTES = 8 * MAX_FIELD_CHARS  # bytes of one JSON string: room for MAX_FI
 
 
 def _check_runs(path: Path, name: str) -> None:
-    """Pass 0, bytes only: no string (nor anything else) runs longer than MAX_RUN_BYTES between two quotes.
+    """Pass 0, bytes only: no string is longer than MAX_RUN_BYTES.
 
     The parser holds a string whole, twice (its buffer and the Python str): one 198 MB string took 434 MB.
-    Escaped backslashes and quotes are masked first (same length), so every quote left delimits a string;
-    a chunk of 1 MB cannot hide a longer run inside it. Trailing backslashes wait for the next chunk.
+    Escaped backslashes and quotes are masked first (same length), so every quote left opens or closes a
+    string (their count's parity says which); a chunk of 1 MB cannot hide a longer string inside it.
+    Trailing backslashes wait for the next chunk.
     """
-    run, carry = 0, b""
+    run, carry, offset, run_start, in_string = 0, b"", 0, 0, False
     with _open(path) as f:
         while True:
             chunk = f.read(1024 * 1024)
@@ -86,17 +94,46 @@ def _check_runs(path: Path, name: str) -> None:
             body = body.replace(b"\\\\", b"__").replace(b'\\"', b"__")
             first = body.find(b'"')
             if first < 0:
-                run += len(body)
+                run += len(body) if in_string else 0
             else:
-                if run + first > MAX_RUN_BYTES:
+                if in_string and run + first > MAX_RUN_BYTES:
                     break
-                run = len(body) - body.rfind(b'"') - 1
+                in_string ^= body.count(b'"') % 2 == 1
+                last = body.rfind(b'"')
+                run, run_start = (len(body) - last - 1 if in_string else 0), offset + last + 1
             if run > MAX_RUN_BYTES:
                 break
+            offset += len(body)
+    _valid_json_up_to(path, name, max(run_start, 64 * 1024))
     raise FileRejected(
         "cell_too_large",
-        f"{name}: holds a value of more than {MAX_RUN_BYTES // 1_000_000} MB (a cell holds at most "
+        f"{name}: holds a string of more than {MAX_RUN_BYTES // 1_000_000} MB (a cell holds at most "
         f"{MAX_FIELD_CHARS:,} characters); this is not a table of records")
+
+
+class _Prefix:
+    """The first `n` bytes of a file, as a file."""
+
+    def __init__(self, f, n: int) -> None:
+        self.f, self.n = f, n
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.f.read(self.n if size < 0 else min(size, self.n)) if self.n > 0 else b""
+        self.n -= len(data)
+        return data
+
+
+def _valid_json_up_to(path: Path, name: str, n: int) -> None:
+    """FileRejected('unreadable') unless the file's first n bytes begin a JSON document (so a CSV whose first
+    cell starts with '[' is still read as CSV by `open_table`, not refused for its long lines)."""
+    with _open(path) as f:
+        try:
+            for _ in _backend().basic_parse(_Prefix(f, n), use_float=False):
+                pass
+        except _PARSE_ERRORS as e:
+            if "premature EOF" in str(e):  # (ijson raises IncompleteJSONError for every yajl error)
+                return  # valid so far: the document goes on past n
+            raise _parse_error(name, e) from e
 
 
 def _check_nesting(path: Path, name: str, record_level: int) -> None:
@@ -125,7 +162,7 @@ def _check_nesting(path: Path, name: str, record_level: int) -> None:
                         "a cell holds one value")
         except FileRejected:
             raise
-        except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, ValueError) as e:
+        except _PARSE_ERRORS as e:
             raise _parse_error(name, e) from e
 
 
@@ -149,7 +186,7 @@ def _records_key(path: Path, name: str) -> str:
                     found[p], pending = e, None
         except FileRejected:
             raise
-        except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, ValueError) as e:
+        except _PARSE_ERRORS as e:
             raise _parse_error(name, e) from e
     key = next((k for k in RECORD_KEYS if k in found), None)
     if key is None or found[key] != "start_array":
@@ -226,7 +263,7 @@ def scan(path: Path, name: str) -> tuple[str, list[str]]:
                             f"than {MAX_HEADER_CHARS:,} characters together (record {n}); this is not a table")
         except FileRejected:
             raise
-        except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, ValueError) as e:
+        except _PARSE_ERRORS as e:
             raise _parse_error(name, e) from e
     if problems:  # not found in any record: cannot happen, but never let it pass
         rule, what = problems[0]
@@ -262,7 +299,7 @@ def open_json(path: Path, name: str) -> tuple[list[str], Iterator[tuple[int, str
             try:
                 for i, r in enumerate(_backend().items(f, prefix, use_float=False), start=1):
                     yield i, None, [r.get(h) for h in headers]
-            except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, ValueError) as e:
+            except _PARSE_ERRORS as e:
                 raise _parse_error(name, e) from e
 
     return headers, rows()

@@ -310,6 +310,11 @@ def test_json_caps_and_shapes(tmp_path):
     giant = b'[{"title": "' + (b"x" * MiB + b'\\"') * 9 + b'"}]'
     e = _rejected(write("giant_string.json", giant))
     assert e.reason == "cell_too_large" and "more than 8 MB" in str(e)
+    # ... but a CSV whose first cell starts with '[' and has no quote in 8 MB is still read as CSV
+    rows = "".join(f"P-{i},{','.join(GOOD_ROW[1:])}\n" for i in range(150_000))
+    p = write("bracket.csv", ("[项目编号]," + ",".join(PROJECT_HEADER[1:]) + "\n" + rows).encode())
+    t = open_table(p, PROJECTS)
+    assert t.format == "csv" and sum(1 for _ in t.rows) == 150_000
     deep = b'[{"a": ' + b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH + b"}]"
     assert "nested more than" in str(_rejected(write("deep.json", deep)))
     e = _rejected(write("dup.json", b'[{"a": 1}, {"a": 1, "b": 2, "a": 3}]'))
