@@ -336,6 +336,9 @@ def register_landing_files(url: str | None = None, skipped: list[str] | None = N
         ).fetchall():
             if sid not in done:
                 todo.append({"submission_id": sid, "landing_path": path})
+    # In submission-id order: a file a crash left half-way is older than the ones registered in this pass, and
+    # processing the older first gives the history a clean run has (published, then superseded by the _v2).
+    todo.sort(key=lambda t: t["submission_id"])
     return todo
 
 
