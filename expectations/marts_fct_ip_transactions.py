@@ -40,9 +40,11 @@ def build_suite():
     )
     add(
         suite,
-        gxe.ExpectColumnValuesToBeBetween(column="inventor_award_share", max_value=0.7),
+        gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query="select * from {batch} where inventor_award_share < 0.7 "
+            "and transaction_type in ('transfer', 'license') and seller_type in ('university', 'research_institute')"),
         WARNING,
-        "award_share_high",
-        "Up to 70 percent of net revenue goes to the inventors and their team (2019 briefing).",
+        "award_share_below_floor",
+        "Transfers and licences by universities and research institutes award at least 70 percent (2017 Rules).",
     )
     return suite

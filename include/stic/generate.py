@@ -76,7 +76,8 @@ Messy but valid: files rotate through STYLES (plain UTF-8 CSV; UTF-8 with BOM an
 GB18030 with Chinese headers, 万元 and thousands separators; a unit column with 元/万元 per row; XLSX with a
 merged title row and numbers stored as text; XLSX with an instructions sheet and two data sheets; JSON
 ``{"records": [...]}``). Amounts are whole yuan, so every 万元 value is written with enough decimals.
-`warning_rows` per file counts award shares above 0.7 (the loader's current award_share_high warning).
+`warning_rows` per file counts the loader's award_share_below_floor warnings (a transfer or licence by a
+university or research institute awarding less than 0.7).
 
 Invalid rows: about 1.5 % extra rows per file, each breaking exactly one critical rule (unknown code,
 negative amount, end before start, missing required field, award share above 1, deal before listing,
@@ -216,7 +217,8 @@ class Manifest:
     def add(self, spec: FileSpec, path: Path) -> None:
         broken = Counter(r["_broken"] for r in spec.rows if r.get("_broken")) if spec.status != "rejected" else {}
         warn = sum(1 for r in spec.rows if not r.get("_broken") and r.get("inventor_award_share") is not None
-                   and r["inventor_award_share"] > Decimal("0.7")) if spec.status != "rejected" else 0
+                   and r["inventor_award_share"] < Decimal("0.7") and r.get("transaction_type") in ("transfer", "license")
+                   and r.get("seller_type") in ("university", "research_institute")) if spec.status != "rejected" else 0
         style = STYLES[spec.style]
         self.files.append({
             "path": str(path.relative_to(self.out_dir)), "submitter": spec.submitter, "kind": spec.kind,

@@ -20,7 +20,11 @@ from stic.kinds import BOOLEAN, CODE, CODES, DATE, INTEGER, MONEY, NUMBER, OPEN_
 
 UNIT_FACTORS = {"yuan": Decimal(1), "wan_yuan": Decimal(10_000), "yi_yuan": Decimal(100_000_000)}
 UNIT_HEADERS = {codes.fold(h) for h in ("unit", "units", "amount unit", "currency unit", "money unit", "单位", "金额单位", "计量单位")}
-AWARD_SHARE_WARNING = Decimal("0.7")
+# The award floor (DOMAIN.md, Rules, corrected): on a transfer or licence by a university or research institute,
+# at least 70 % of the net revenue goes to the inventors and their team.
+AWARD_SHARE_FLOOR = Decimal("0.7")
+AWARD_FLOOR_TRANSACTIONS = frozenset({"transfer", "license"})
+AWARD_FLOOR_SELLERS = frozenset({"university", "research_institute"})
 MAX_TEXT = 2000  # a longer cell is a pasted file, not a name
 
 _UNIT_IN_HEADER = re.compile(r"[(\[](?P<unit>[^()\[\]]+)[)\]]\s*$")
@@ -67,7 +71,9 @@ RULES: dict[str, tuple[str, str]] = {
     "construction_before_operation": (CRITICAL, "A facility must not start operating before its construction starts."),
     "listing_before_deal": (CRITICAL, "A deal cannot be made before the listing date."),
     "duplicate_key": (CRITICAL, "The same code appears more than once in one submission; only the first row is kept."),
-    "award_share_high": (WARNING, "The inventors' award share is above 0.7, the norm of the 2019 briefing; check it."),
+    "award_share_below_floor": (WARNING, "On a transfer or licence by a university or research institute, at least 70 "
+                                "percent of the net revenue is awarded to the inventors and their team (Rules for the "
+                                "Promotion of Transfer of S&T Achievements, 2017); this share is below that floor."),
 }
 
 
@@ -385,6 +391,7 @@ def row_normaliser(kind: Kind, hm: HeaderMap, *, submitter: str | None = None, o
     derived = [c.name for c in kind.derived_columns]
     unit_position = hm.unit_position
     order_rules = kind.order_rules
+    award_floor = "inventor_award_share" in kind.column_names
     # Who may report what: a district only its own district's rows (DOMAIN.md, Rules); agencies anything.
     own_district = submitter if submitter in codes.codes("district") else None
     has_district = "district" in kind.column_names
@@ -438,6 +445,8 @@ def row_normaliser(kind: Kind, hm: HeaderMap, *, submitter: str | None = None, o
                 problems.append(Problem(later, f"{a} > {b}", rule, f"{earlier} {a} is after {later} {b}"))
         if own_district is not None:
             _check_district(values, problems)
+        if award_floor and not problems and _below_award_floor(values):
+            warnings.append("award_share_below_floor")
         return values, problems, warnings
 
     def _check_district(values, problems):
@@ -463,6 +472,14 @@ def row_normaliser(kind: Kind, hm: HeaderMap, *, submitter: str | None = None, o
                 )))
 
     return normalise
+
+
+def _below_award_floor(values: dict[str, Any]) -> bool:
+    """A transfer or licence by a university or research institute awarding its inventors less than 70 %."""
+    share = values.get("inventor_award_share")
+    return (share is not None and share < AWARD_SHARE_FLOOR
+            and values.get("transaction_type") in AWARD_FLOOR_TRANSACTIONS
+            and values.get("seller_type") in AWARD_FLOOR_SELLERS)
 
 
 def _plain_digits(raw: Any, text: str) -> bool:
@@ -578,8 +595,6 @@ def _converter(col, hm: HeaderMap):
             if not 0 <= share <= 1:
                 problems.append(Problem(name, text, "share_range", f"{name} {text!r} is not between 0 and 1"))
                 return _SKIP
-            if share > AWARD_SHARE_WARNING:
-                warnings.append("award_share_high")
             return share
         return share_value
     raise ValueError(f"no converter for column type {col.type!r} ({name})")

@@ -71,7 +71,7 @@ def test_every_file_reads_back_with_the_manifest_counts(small):
         assert (o.rows_loaded, o.rows_quarantined) == (f["valid_rows"], f["invalid_rows"]), (f["path"], o.problems[:3])
         rules = Counter(p["rule"] for p in o.problems)
         assert rules == Counter(f["broken_rules"]), f["path"]  # exactly one rule broken per invalid row
-        assert sum(1 for w in o.warnings if w["rule"] == "award_share_high") == f["warning_rows"], f["path"]
+        assert sum(1 for w in o.warnings if w["rule"] == "award_share_below_floor") == f["warning_rows"], f["path"]
 
 
 def _same(expected, got) -> bool:

@@ -174,14 +174,22 @@ def test_text_is_kept_exactly_except_control_characters():
 
 
 def test_award_share_rules():
-    headers = ["交易编号", "挂牌日期", "知识产权类型", "交易类型", "转让方", "奖励比例"]
+    """The corrected rule: a floor of 0.7 on transfers and licences by universities and research institutes."""
+    headers = ["交易编号", "挂牌日期", "知识产权类型", "交易类型", "转让方", "转让方类型", "奖励比例"]
     hm = map_headers(IP_TRANSACTIONS, headers)
-    base = ["T-1", "2018-01-01", "发明专利", "许可", "复旦"]
-    v, p, w = normalise_row(IP_TRANSACTIONS, hm, [*base, "70%"])
+    licence = ["T-1", "2018-01-01", "发明专利", "许可", "复旦", "高校"]
+    v, p, w = normalise_row(IP_TRANSACTIONS, hm, [*licence, "70%"])
     assert (v["inventor_award_share"], p, w) == (D("0.7"), [], [])
-    v, p, w = normalise_row(IP_TRANSACTIONS, hm, [*base, "0.75"])
-    assert (v["inventor_award_share"], w) == (D("0.75"), ["award_share_high"])
-    _, p, _ = normalise_row(IP_TRANSACTIONS, hm, [*base, "1.5"])
+    v, p, w = normalise_row(IP_TRANSACTIONS, hm, [*licence, "0.95"])
+    assert (v["inventor_award_share"], p, w) == (D("0.95"), [], [])  # above the floor: the norm, no warning
+    v, p, w = normalise_row(IP_TRANSACTIONS, hm, [*licence, "0.5"])
+    assert (v["inventor_award_share"], p, w) == (D("0.5"), [], ["award_share_below_floor"])
+    # outside the rule: an enterprise seller, or a technology export by a university
+    _, p, w = normalise_row(IP_TRANSACTIONS, hm, ["T-2", "2018-01-01", "发明专利", "许可", "某公司", "企业", "0.5"])
+    assert (p, w) == ([], [])
+    _, p, w = normalise_row(IP_TRANSACTIONS, hm, ["T-3", "2018-01-01", "发明专利", "技术出口", "复旦", "高校", "0.5"])
+    assert (p, w) == ([], [])
+    _, p, _ = normalise_row(IP_TRANSACTIONS, hm, [*licence, "1.5"])
     assert [x.rule for x in p] == ["share_range"]
 
 

@@ -51,7 +51,8 @@ FIX: dict[str, str] = {
     "construction_before_operation": "Check the dates: a facility cannot start operating before its construction starts.",
     "listing_before_deal": "Check the dates: a deal cannot be made before the listing date.",
     "duplicate_key": "Give every row its own code in {columns}, or remove the repeated rows (only the first one is kept).",
-    "award_share_high": "Check the award shares above 0.7 in {columns}; if they are right, nothing needs to change.",
+    "award_share_below_floor": "Check the award shares below 0.7 in {columns} (transfers and licences by universities "
+                               "and research institutes award at least 70 %); if they are right, nothing needs to change.",
     "not_empty": "Send a file with at least one row that passes the rules.",
     "completed_without_end": "Give the end date of every completed project.",
     # file and submission rules
