@@ -32,6 +32,14 @@ def use_warehouse_connection(context) -> None:
     os.environ["WAREHOUSE_URL"] = db.url_of_connection(conn)
 
 
+def remember_submissions(context, result) -> None:
+    """post_execute: see _stic_lineage (imported only when lineage is on, and only after a task has run)."""
+    if os.environ.get("AIRFLOW__OPENLINEAGE__TRANSPORT") or os.environ.get("OPENLINEAGE_URL"):
+        from _stic_lineage import remember_submissions as remember
+
+        remember(context, result)
+
+
 def warehouse_profile_config():
     """Cosmos' dbt profile, mapped from the `stic_warehouse` connection (no profiles.yml, no STIC_PG_*)."""
     from cosmos import ProfileConfig
@@ -65,6 +73,7 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=10),
     "execution_timeout": timedelta(hours=1),
     "pre_execute": use_warehouse_connection,
+    "post_execute": remember_submissions,  # the OpenLineage of an ingest task: original file -> raw table
     # Logs, then alerts through Airflow's notifiers: Apprise (connection `stic_alerts`: DingTalk, WeCom,
     # Slack, e-mail, ... robots) and SMTP (STIC_ALERT_EMAIL recipients, connection `smtp_default`).
     "on_failure_callback": task_failed,

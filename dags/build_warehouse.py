@@ -49,7 +49,7 @@ def build_warehouse():
 
     dbt = DbtTaskGroup(
         group_id="dbt",
-        project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST),
+        project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST, install_dbt_deps=False),
         # The dbt profile comes from the Airflow connection `stic_warehouse` (see _stic_common).
         profile_config=warehouse_profile_config(),
         # One `dbt build` of the whole project (models, seeds, snapshot, unit and data tests; a failing test
@@ -65,7 +65,7 @@ def build_warehouse():
         # The per-model tasks are sensors on the producer's XComs. They reschedule rather than defer:
         # `airflow dags test` runs one task at a time in one process, so a deferred sensor's trigger would
         # wait for ever for a producer that cannot start. The producer ignores these arguments.
-        operator_args={"install_deps": False, "deferrable": False, "mode": "reschedule", "poke_interval": 5,
+        operator_args={"deferrable": False, "mode": "reschedule", "poke_interval": 5,
                        "timeout": timedelta(hours=1)},
         # The producer is never retried: a second attempt would skip, and each model would then run on its own.
         default_args={"retries": 0},

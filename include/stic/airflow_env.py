@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,10 @@ DAG_IDS = ("ingest_district_submissions", "build_warehouse")  # what `stic run` 
 
 def airflow_home() -> Path:
     return Path(os.environ.get("AIRFLOW_HOME") or settings().root / "airflow_home")
+
+
+def lineage_file() -> Path:
+    return settings().data_dir / "lineage" / "openlineage.jsonl"
 
 
 def env(url: str | None = None) -> dict[str, str]:
@@ -35,8 +40,17 @@ def env(url: str | None = None) -> dict[str, str]:
         # of its XComs to a Variable on every dbt event, which triples the time of the build.
         "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
         "STIC_HOME": str(s.root),
+        # OpenLineage events of every run, one JSON per line, in a local file (README, Lineage: Marquez, DataHub).
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "stic",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "file", "log_file_path": str(lineage_file()),
+                                                       "append": True}),
+        "AIRFLOW__OPENLINEAGE__EXTRACTORS": "_stic_lineage.SubmissionLineageExtractor",
+        # The listener emits a task's events in a forked process it kills after this many seconds (default 10):
+        # on a busy two-core machine the COMPLETE events of the ingest tasks were lost.
+        "AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT": "120",
         **TELEMETRY_OFF,
     }
+    lineage_file().parent.mkdir(parents=True, exist_ok=True)
     out = {**base, **{k: v for k, v in os.environ.items() if k.startswith(("AIRFLOW", "STIC_", "WAREHOUSE"))}}
     out["AIRFLOW_HOME"] = os.environ.get("AIRFLOW_HOME", base["AIRFLOW_HOME"])
     if url and not os.environ.get("WAREHOUSE_URL"):

@@ -278,3 +278,17 @@ def test_dbt_reaches_the_warehouse_with_only_the_compose_environment(compose, co
     profile = yaml.safe_load(res["profile"])["stic_warehouse"]["outputs"]["warehouse"]
     assert (profile["host"], profile["user"], profile["dbname"]) == (local.hostname, "stic", compose_role)
     assert profile["schema"] == "marts" and "stic" not in res["profile"].split("password")[1].split("\n")[0]
+
+
+def test_lineage_goes_to_a_file_in_a_volume(compose, services):
+    env = {k: resolve(v) for k, v in compose["x-airflow-common"]["environment"].items()}
+    transport = json.loads(env["AIRFLOW__OPENLINEAGE__TRANSPORT"])
+    assert transport["type"] == "file" and transport["append"] is True
+    targets = {tgt: src for src, tgt in map(mount, services["airflow-worker-1"]["volumes"])}
+    assert any(transport["log_file_path"].startswith(t + "/") and not src.startswith(".")
+               for t, src in targets.items()), f"{transport['log_file_path']} is not in a named volume"
+    assert env["AIRFLOW__OPENLINEAGE__EXTRACTORS"] == "_stic_lineage.SubmissionLineageExtractor"
+    assert (ROOT / "dags" / "_stic_lineage.py").exists()
+    init = services["airflow-init"]["command"]
+    script = init if isinstance(init, str) else "\n".join(init)
+    assert str(Path(transport["log_file_path"]).parent) in script, "airflow-init does not create the folder"
