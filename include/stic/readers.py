@@ -858,7 +858,16 @@ def _read_workbook(path: Path, kind: Kind, fmt: str, worksheets: list, close) ->
             f"{path.name}: no sheet has a header row of {kind.name} in its first {HEADER_SCAN_ROWS} rows; "
             f"expected columns such as {', '.join(kind.column_names[:5])}",
         )
-    headers = sheets[0][2]
+    headers = list(sheets[0][2])
+    # A column that only a later sheet has is read too (never dropped with a note): it is appended to the
+    # table's header under its canonical name, and every sheet's cells are moved into that wider layout.
+    first_cols = set(map_headers(kind, headers).positions)
+    extra: list[str] = []
+    for _ws, _, hdr, _m, _k in sheets[1:]:
+        extra += [c for c in map_headers(kind, hdr).positions if c not in first_cols and c not in extra]
+    if extra:
+        headers += extra
+        notes.append(f"columns only later sheets have were read too: {', '.join(extra)}")
     base = map_headers(kind, headers)
     layouts = []
     for ws, _, hdr, _m, _k in sheets:
@@ -911,9 +920,13 @@ def _sheet_layout(path, kind: Kind, base, headers, title: str, hdr: list[Any], f
         )
     if own.problems:
         raise FileRejected("bad_columns", f"{path.name} sheet {title!r}: " + "; ".join(own.problems))
-    extra = [c for c in own.positions if c not in base.positions]
-    if extra:
-        notes.append(f"sheet {title!r} has columns the first sheet {first_title!r} lacks; not read: {', '.join(extra)}")
+    from stic import headers as header_words
+
+    # Cells are moved by column name, so an unmapped column of this sheet would be left behind: one whose
+    # header says it carries amounts rejects the file here, as the loader does for a single sheet.
+    lost = header_words.unmapped_amounts(kind, hdr, own.positions, own.unit_position, [])
+    if lost:
+        raise FileRejected("unmapped_amount", f"{path.name} sheet {title!r}: " + "; ".join(lost.values()))
     notes.append(f"sheet {title!r} has other columns than {first_title!r}; its cells were matched by column name")
     zh = {code: e["zh"] for code, e in codes.entries("unit").items()}
     width = max([*base.positions.values(), base.unit_position or 0]) + 1

@@ -294,3 +294,38 @@ def test_each_layout_loads_the_exact_amount(case_id, kind, key, column, yuan):
 def test_a_merged_header_with_no_unit_anywhere_rejects_the_file():
     o = check_file(case_file("h2c17-pt-no-unit"), "projects")
     assert o.rejected_rule == "bad_columns" and "普陀区项目2020Q1.xlsx" in o.rejected and "unit" in o.rejected
+
+
+# ------------------------------------------------------------------------------ later sheets' own columns
+
+
+def _two_sheets(path: Path, second_extra: str, second_value) -> Path:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    first = wb.active
+    first.title = "浦东一"
+    first.append(["项目编号", "项目名称", "项目级别", "技术领域", "承担单位", "所在区", "立项日期", "项目状态", "自筹资金（万元）"])
+    first.append(["LS-1", "张江项目", "市级", "能源", "复旦大学", "浦东", "2018-01-01", "在研", 3])
+    second = wb.create_sheet("浦东二")
+    # the second sheet's columns in another order, as a colleague laid them out: its cells are moved by name
+    second.append(["项目名称", "项目编号", "项目级别", "技术领域", "承担单位", "所在区", "立项日期", "项目状态",
+                   second_extra, "自筹资金（万元）"])
+    second.append(["临港项目", "LS-2", "区级", "海洋", "海洋大学", "浦东", "2018-02-01", "在研", second_value, 4])
+    wb.save(path)
+    return path
+
+
+def test_a_column_only_a_later_sheet_has_is_read_not_dropped(tmp_path, xlsx_path):
+    """The second sheet's 中央财政资助（万元） has no column in the first sheet: its amounts still arrive."""
+    got, o = loaded(_two_sheets(tmp_path / "two.xlsx", "中央财政资助（万元）", 12.5), "projects")
+    assert got["LS-2"]["funding_central_yuan"] == Decimal("125000.00")
+    assert got["LS-1"]["funding_central_yuan"] is None
+    assert (got["LS-1"]["funding_self_raised_yuan"], got["LS-2"]["funding_self_raised_yuan"]) == (
+        Decimal("30000.00"), Decimal("40000.00"))
+    assert any("only later sheets have" in n for n in o.notes)
+
+
+def test_an_unmapped_amount_column_of_a_later_sheet_rejects_the_file(tmp_path, xlsx_path):
+    o = check_file(_two_sheets(tmp_path / "two.xlsx", "上级拨款（万元）", 7), "projects")
+    assert o.rejected_rule == "unmapped_amount" and "上级拨款" in o.rejected and "浦东二" in o.rejected
