@@ -117,7 +117,7 @@ def cmd_check(args) -> int:
     if not path.is_file():
         print(f"error: {path} is not a file", file=sys.stderr)
         return 2
-    outcome = check_file(path, args.kind, submitter=args.submitter)
+    outcome = check_file(path, args.kind, submitter=args.submitter, period=args.period)
     result = {
         "file": str(path), "accepted": outcome.would_publish, "rejected": outcome.rejected,
         "rule": outcome.rejected_rule, "format": outcome.format, "encoding": outcome.encoding,

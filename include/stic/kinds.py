@@ -280,3 +280,17 @@ def check_submission(submitter: str, kind: str, period: str) -> None:
 
 def period_year(period: str) -> int:
     return int(PERIOD_RE.match(period)["year"])
+
+
+def period_end(period: str):
+    """The last day of a reporting period: 2018 -> 2018-12-31, 2018Q1 -> 2018-03-31 (ValueError otherwise)."""
+    import datetime as dt
+
+    m = PERIOD_RE.match(period or "")
+    if not m:
+        raise ValueError(f"period {period!r} is not a year (2018) or a quarter (2018Q4)")
+    year, quarter = int(m["year"]), m["quarter"]
+    if not quarter:
+        return dt.date(year, 12, 31)
+    month = 3 * int(quarter)
+    return (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1))

@@ -57,23 +57,25 @@ class ParseOutcome:
 
 def parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, display_name: str | None = None,
                check_keys: bool = True, *, submitter: str | None = None,
-               owner_districts: Mapping[str, frozenset[str]] | None = None):
+               owner_districts: Mapping[str, frozenset[str]] | None = None, period: str | None = None):
     """Yield (row_number, sheet, values, warnings) of good rows; record problems in `outcome`.
 
     `submitter` (a district or agency code) lets the row rules check that a district reports only its own
     district's rows; `owner_districts` (platform code -> districts the warehouse knows it in) does the same
-    for kinds without a district column. Raises FileRejected for a file that cannot be accepted at all.
+    for kinds without a district column. `period` (the submission's reporting period) adds the
+    reporting-period warnings (a completed project ending after it, …). Raises FileRejected for a file that cannot be accepted at all.
     """
     name = display_name or path.name
     try:
-        yield from _parse_rows(path, kind, outcome, name, check_keys, submitter, owner_districts)
+        yield from _parse_rows(path, kind, outcome, name, check_keys, submitter, owner_districts, period)
     except FileRejected as e:
         # The archive stores the bytes under their sha256; messages name the file as the submitter sent it.
         raise FileRejected(e.reason, str(e).replace(path.name, name)) from None
 
 
 def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_keys: bool,
-                submitter: str | None = None, owner_districts: Mapping[str, frozenset[str]] | None = None):
+                submitter: str | None = None, owner_districts: Mapping[str, frozenset[str]] | None = None,
+                period: str | None = None):
     table = open_table(path, kind)
     outcome.format, outcome.encoding = table.format, table.encoding
     outcome.notes += table.notes
@@ -96,7 +98,7 @@ def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_
         outcome.ignored_columns = [h for i, h in zip(hm.ignored_positions, hm.ignored, strict=True) if i not in lost]
         raise FileRejected("unmapped_amount", f"{name}: " + "; ".join(lost.values()))
     seen_keys: dict[str, int] = {}
-    normalise_row = row_normaliser(kind, hm, submitter=submitter, owner_districts=owner_districts)
+    normalise_row = row_normaliser(kind, hm, submitter=submitter, owner_districts=owner_districts, period=period)
     for row_number, sheet, cells in rows:
         outcome.rows_received += 1
         values, problems, warns = normalise_row(cells)
@@ -153,7 +155,7 @@ def quarantined_row_data(headers: list, cells: list, mapped=()) -> dict[str, str
     return out
 
 
-def check_file(path: Path, kind_name: str, *, submitter: str | None = None) -> ParseOutcome:
+def check_file(path: Path, kind_name: str, *, submitter: str | None = None, period: str | None = None) -> ParseOutcome:
     """A dry run: the same parsing and row rules as a load, nothing written.
 
     Without the warehouse, a district's platform assessments cannot be checked against the platforms'
@@ -161,7 +163,7 @@ def check_file(path: Path, kind_name: str, *, submitter: str | None = None) -> P
     """
     outcome = ParseOutcome()
     try:
-        for _ in parse_rows(Path(path), KINDS[kind_name], outcome, submitter=submitter):
+        for _ in parse_rows(Path(path), KINDS[kind_name], outcome, submitter=submitter, period=period):
             pass
     except FileRejected as e:
         outcome.rejected, outcome.rejected_rule = str(e), e.reason
@@ -220,13 +222,13 @@ def load_submission(
     outcome = ParseOutcome()
     with conn.transaction():
         sub = conn.execute(
-            "select kind, archive_path, original_name, status, submitter_code from audit.submissions "
+            "select kind, archive_path, original_name, status, submitter_code, period from audit.submissions "
             "where submission_id = %s for update",
             (submission_id,),
         ).fetchone()
         if sub is None:
             raise LookupError(f"no submission {submission_id}")
-        kind_name, archive_rel, original_name, status, submitter = sub
+        kind_name, archive_rel, original_name, status, submitter, period = sub
         if status != "received":
             log.info("submission %s is %s; nothing to load", submission_id, status)
             return outcome
@@ -252,7 +254,7 @@ def load_submission(
                 # stays flat however many rows a file has.
                 for row_number, sheet, values, warns in parse_rows(path, kind, outcome, display_name=original_name,
                                                                    check_keys=False, submitter=submitter,
-                                                                   owner_districts=owners):
+                                                                   owner_districts=owners, period=period):
                     copy.write_row(
                         (submission_id, load_id, row_number, sheet or "",
                          *(values[c] for c in contract_names), warns)

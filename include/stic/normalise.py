@@ -23,6 +23,9 @@ UNIT_HEADERS = {codes.fold(h) for h in ("unit", "units", "amount unit", "currenc
 # The award floor (DOMAIN.md, Rules, corrected): on a transfer or licence by a university or research institute,
 # at least 70 % of the net revenue goes to the inventors and their team.
 AWARD_SHARE_FLOOR = Decimal("0.7")
+# Earlier start dates are far before the programme (2014; the oldest real facilities date from the 2000s);
+# the same floor as dbt's var period_start_floor in rpt_period_consistency.
+PERIOD_START_FLOOR = dt.date(2000, 1, 1)
 AWARD_FLOOR_TRANSACTIONS = frozenset({"transfer", "license"})
 AWARD_FLOOR_SELLERS = frozenset({"university", "research_institute"})
 MAX_TEXT = 2000  # a longer cell is a pasted file, not a name
@@ -71,6 +74,11 @@ RULES: dict[str, tuple[str, str]] = {
     "construction_before_operation": (CRITICAL, "A facility must not start operating before its construction starts."),
     "listing_before_deal": (CRITICAL, "A deal cannot be made before the listing date."),
     "duplicate_key": (CRITICAL, "The same code appears more than once in one submission; only the first row is kept."),
+    "completed_end_after_period": (WARNING, "A project reported as completed ends after the reporting period; "
+                                  "check the end date or the status."),
+    "operation_start_after_period": (WARNING, "A facility reported as in operation starts operating only after "
+                                     "the reporting period; check the date or the status."),
+    "start_before_floor": (WARNING, "A start date before 2000, far before the programme began (2014); check it."),
     "award_share_below_floor": (WARNING, "On a transfer or licence by a university or research institute, at least 70 "
                                 "percent of the net revenue is awarded to the inventors and their team (Rules for the "
                                 "Promotion of Transfer of S&T Achievements, 2017); this share is below that floor."),
@@ -369,15 +377,16 @@ _CENT = Decimal("0.01")
 
 
 def normalise_row(kind: Kind, hm: HeaderMap, cells: list[Any], *, submitter: str | None = None,
-                  owner_districts=None) -> tuple[dict[str, Any], list[Problem], list[str]]:
+                  owner_districts=None, period: str | None = None) -> tuple[dict[str, Any], list[Problem], list[str]]:
     """(values by canonical column, problems, warning rule ids) for one row of cells."""
-    return row_normaliser(kind, hm, submitter=submitter, owner_districts=owner_districts)(cells)
+    return row_normaliser(kind, hm, submitter=submitter, owner_districts=owner_districts, period=period)(cells)
 
 
 _JOINT_SEPARATORS = re.compile(r"[,;，；、/|]+")
 
 
-def row_normaliser(kind: Kind, hm: HeaderMap, *, submitter: str | None = None, owner_districts=None):
+def row_normaliser(kind: Kind, hm: HeaderMap, *, submitter: str | None = None, owner_districts=None,
+                   period: str | None = None):
     """`normalise_row` for one file, compiled once: a converter per column, chosen by its type and unit.
 
     Loaders call this once per file and the returned function once per row. The converters take a short
@@ -392,6 +401,7 @@ def row_normaliser(kind: Kind, hm: HeaderMap, *, submitter: str | None = None, o
     unit_position = hm.unit_position
     order_rules = kind.order_rules
     award_floor = "inventor_award_share" in kind.column_names
+    period_checks = _period_checks(kind, period)
     # Who may report what: a district only its own district's rows (DOMAIN.md, Rules); agencies anything.
     own_district = submitter if submitter in codes.codes("district") else None
     has_district = "district" in kind.column_names
@@ -447,6 +457,8 @@ def row_normaliser(kind: Kind, hm: HeaderMap, *, submitter: str | None = None, o
             _check_district(values, problems)
         if award_floor and not problems and _below_award_floor(values):
             warnings.append("award_share_below_floor")
+        if period_checks and not problems:
+            warnings.extend(period_checks(values))
         return values, problems, warnings
 
     def _check_district(values, problems):
@@ -472,6 +484,39 @@ def row_normaliser(kind: Kind, hm: HeaderMap, *, submitter: str | None = None, o
                 )))
 
     return normalise
+
+
+def _period_checks(kind: Kind, period: str | None):
+    """The reporting-period warnings of a row (marts.rpt_period_consistency lists the published ones):
+    a completed project ending after its period, a facility in operation only after it, and a start date
+    before PERIOD_START_FLOOR (far before the programme). None for a kind or period without such checks."""
+    if not period or kind.name not in ("projects", "facilities"):
+        return None
+    from stic.kinds import period_end
+
+    try:
+        end = period_end(period)
+    except (AttributeError, TypeError, ValueError):
+        return None  # not a period the ledger accepts; the submission rule says so
+    if kind.name == "projects":
+        status, checked, late, firsts = "status", "end_date", "completed_end_after_period", ("start_date",)
+        done = "completed"
+    else:
+        status, checked, late, firsts = "status", "operation_start_date", "operation_start_after_period", (
+            "construction_start_date", "operation_start_date")
+        done = "in_operation"
+
+    def checks(values: dict[str, Any]) -> list[str]:
+        out = []
+        d = values.get(checked)
+        if values.get(status) == done and d is not None and d > end:
+            out.append(late)
+        first = next((values[c] for c in firsts if values.get(c) is not None), None)
+        if first is not None and first < PERIOD_START_FLOOR:
+            out.append("start_before_floor")
+        return out
+
+    return checks
 
 
 def _below_award_floor(values: dict[str, Any]) -> bool:

@@ -64,3 +64,16 @@ def test_the_control_figures_have_the_generated_values(sample, wh):
     expected = {f["figure_code"]: Decimal(str(f["value"])) for f in sample.control_figures.values()}
     assert {code: got[code] for code in expected} == expected
     assert set(got) == set(expected)  # every figure of the seed is generated, and only those
+
+
+def test_the_published_rows_carry_the_period_warnings_themselves(sample, wh):
+    """The same period findings are warnings on the raw rows of the published submissions (and their receipts)."""
+    on_rows = {(kind, key, rule) for kind, key, rule in wh.execute(
+        "select 'projects', project_code, w from raw.projects p cross join unnest(p.row_warnings) w "
+        "join audit.submissions s using (submission_id) where s.status = 'published' "
+        "union select 'facilities', facility_code, w from raw.facilities f cross join unnest(f.row_warnings) w "
+        "join audit.submissions s using (submission_id) where s.status = 'published'").fetchall()
+        if rule != "code_unlisted"}
+    planted = {tuple(fid.split("|")) for code, ids in sample.findings.items() for fid in ids
+               if code in ("completed_end_after_period", "operation_start_after_period", "start_before_floor")}
+    assert planted and on_rows == planted

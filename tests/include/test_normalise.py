@@ -429,3 +429,22 @@ def test_platform_assessments_use_the_platforms_known_district():
     assert check("FP-2", "PD") == []  # placed in PD by one record: PD may report it
     assert check("FP-9", "PD") == []  # a platform the warehouse does not know yet
     assert check("FP-1", "SHFB") == []  # the finance bureau reports every platform
+
+
+def test_reporting_period_warnings_on_the_row():
+    """Hand-picked: a completed project ending after its period, a facility operating only after it, a start in 1999."""
+    hm = map_headers(PROJECTS, [*HEADER, "结束日期"])
+    done = ["P-1", "张江", "市级", "能源", "复旦", "浦东", "2016-01-01", "已完成"]
+    assert normalise_row(PROJECTS, hm, [*done, "2018-12-31"], period="2018")[1:] == ([], [])
+    assert normalise_row(PROJECTS, hm, [*done, "2019-01-01"], period="2018")[1:] == (
+        [], ["completed_end_after_period"])
+    assert normalise_row(PROJECTS, hm, [*done, "2018-04-01"], period="2018Q1")[2] == ["completed_end_after_period"]
+    underway = [*done[:7], "在研", "2019-06-30"]
+    assert normalise_row(PROJECTS, hm, underway, period="2018")[2] == []  # still underway: not a finding
+    early = [*done[:6], "1999-12-31", "已完成", "2018-06-30"]
+    assert normalise_row(PROJECTS, hm, early, period="2018")[2] == ["start_before_floor"]
+    assert normalise_row(PROJECTS, hm, [*done, "2019-01-01"])[2] == []  # no period (a bare check): no period rule
+    fh = map_headers(FACILITIES, ["设施编号", "设施名称", "设施类型", "领域", "所在区", "状态", "开工日期", "投入运行日期"])
+    lab = ["F-1", "实验室", "laboratory", "能源", "浦东", "运行", "2016-01-01", "2019-02-01"]
+    assert normalise_row(FACILITIES, fh, lab, period="2018Q4")[1:] == ([], ["operation_start_after_period"])
+    assert normalise_row(FACILITIES, fh, lab, period="2019Q1")[2] == []
