@@ -125,6 +125,7 @@ def project_row(i: int, prefix: str) -> list:
         (i * 104_729) % 2_000_000 * 100,
         (i * 1_299_709) % 800_000 * 100 if i % 2 else None,
         (i * 15_485_863) % 3_000_000 * 100,
+        None,  # joint_with: every row is the submitter's own
     ]
 
 

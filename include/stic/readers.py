@@ -300,6 +300,7 @@ _NOTES_LABEL = re.compile(
     r"(?:填表人|填报人|制表人|联系人|联系电话|电话|审核人|审核|负责人|单位负责人|分管领导|填报日期|填表日期|报送日期"
     r"|填报单位\(盖章\)|注|说明|备注|notes?|preparedby|contact)\d*[:.、]"
 )
+_ASCII_LABEL_WORDS = ("total", "note", "contact", "preparedby")  # every ASCII word the two patterns above accept
 _PLACEHOLDER = re.compile(r"[-—–/\\.·*]*")  # a key cell of a total row is often '-' or '/'
 
 
@@ -317,9 +318,16 @@ def layout_row_reason(cells: list[Any], key_index: int | None) -> str | None:
         key = cells[key_index]
         if not _blank(key) and not (isinstance(key, str) and _PLACEHOLDER.fullmatch(key.strip())):
             return None
+    text = cells[label_i]
+    if text.isascii():
+        # The common label, a project code or a name in ASCII: no NFKC, no regex unless a label word is in it
+        # (profiled: this check ran on every row of every file).
+        compact = "".join(text.split()).lower()
+        if not any(w in compact for w in _ASCII_LABEL_WORDS):
+            return None
     import unicodedata
 
-    label = re.sub(r"\s+", "", unicodedata.normalize("NFKC", cells[label_i])).casefold()
+    label = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
     if _TOTAL_LABEL.fullmatch(label):
         return "total_row"
     if _NOTES_LABEL.match(label):

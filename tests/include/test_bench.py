@@ -78,3 +78,11 @@ def test_scales():
     assert full.name == "full" and full.rows == 1_000_000 and full.csv_mb[1] == 1000 and full.warehouse == (1_000_000, 10_000_000)
     assert quick.name == "quick" and quick.rows == 100_000 and quick.warehouse == (100_000, 1_000_000)
     assert bench.Scale.of(rows=5000).rows == 5000
+
+
+def test_bench_rows_follow_the_contract():
+    """A column added to the projects contract must reach the bench's files, or figure 1's \\copy baseline breaks."""
+    from stic.bench import project_row
+    from stic.kinds import PROJECTS
+
+    assert len(project_row(0, "I")) == len(PROJECTS.column_names)
