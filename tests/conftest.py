@@ -85,6 +85,12 @@ def clean_warehouse(conn):
     Marts left by an earlier test would describe submissions this test has truncated away; a test that
     needs marts builds them (dbt) from its own data.
     """
+    return reset_warehouse(conn)
+
+
+def reset_warehouse(conn):
+    """Drop the dbt-built schemas and empty the ledger (ids restart) and the raw tables; the audit history
+    tables are append-only, so TRUNCATE (which their trigger allows) is the reset. Returns the connection."""
     from stic import db
     from stic.kinds import KINDS
 

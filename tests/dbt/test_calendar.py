@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from stic import calendar_check, db, dbt, declarations, pipeline, seeds
+from tests.conftest import reset_warehouse
 
 PROJECT_COLUMNS = (
     "project_code,title,level,programme,field,lead_institution,institution_type,district,start_date,end_date,"
@@ -48,13 +49,7 @@ def _completeness(conn) -> dict[str, str]:
 def calendar(warehouse_url, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("calendar-files")
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute("drop schema if exists marts, intermediate, staging, snapshots cascade")
-        db.init_schema(conn)
-        conn.execute(
-            "truncate audit.validation_results, audit.validation_runs, audit.rejected_rows, audit.loads, "
-            "audit.submission_events, audit.submissions, audit.agency_watermarks restart identity cascade")
-        for k in ("projects", "facilities", "platform_assessments", "ip_transactions"):
-            conn.execute(f"truncate raw.{k}")
+        reset_warehouse(conn)
     ids = {
         # 31 March 2019 is the due date of 2018's projects; 14 grace days run to 14 April
         "pd_late": _ingest(tmp, "pd.csv", PROJECT_COLUMNS, [

@@ -8,8 +8,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from stic import codes, db, dbt, pipeline, seeds
+from stic import codes, dbt, pipeline, seeds
 from stic.kinds import AGENCY_KINDS, DISTRICT_KINDS
+from tests.conftest import reset_warehouse
 
 DIMENSIONS = {  # model -> (code list, key column)
     "dim_programme": ("programme", "programme_code"),
@@ -97,13 +98,7 @@ IP = (
 def built(warehouse_url, tmp_path_factory):
     tmp: Path = tmp_path_factory.mktemp("dim-files")
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute("drop schema if exists marts, intermediate, staging, snapshots cascade")
-        db.init_schema(conn)
-        conn.execute(
-            "truncate audit.validation_results, audit.validation_runs, audit.rejected_rows, audit.loads, "
-            "audit.submission_events, audit.submissions, audit.agency_watermarks restart identity cascade")
-        for k in ("projects", "facilities", "platform_assessments", "ip_transactions"):
-            conn.execute(f"truncate raw.{k}")
+        reset_warehouse(conn)
     (tmp / "p.csv").write_text(PROJECTS, encoding="utf-8")
     (tmp / "ip.csv").write_text(IP, encoding="utf-8")
     assert pipeline.ingest_file(tmp / "p.csv", submitter="PD", kind="projects", period="2018").status == "published"

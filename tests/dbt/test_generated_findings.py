@@ -12,6 +12,7 @@ import pytest
 from stic import dbt, pipeline
 from stic.config import settings
 from stic.generate import generate
+from tests.conftest import reset_warehouse
 
 SCALE = 0.02
 
@@ -20,17 +21,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def sample(warehouse_url):
-    from stic import db
 
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute("drop schema if exists marts, intermediate, staging, snapshots cascade")
-        db.init_schema(conn)
-        conn.execute(
-            "truncate audit.validation_results, audit.validation_runs, audit.rejected_rows, audit.loads, "
-            "audit.submission_events, audit.submissions, audit.agency_watermarks restart identity cascade"
-        )
-        for k in ("projects", "facilities", "platform_assessments", "ip_transactions"):
-            conn.execute(f"truncate raw.{k}")
+        reset_warehouse(conn)
     manifest = generate(settings().incoming_dir, scale=SCALE, seed=42)
     run = pipeline.ingest_landing(warehouse_url)
     assert not run.unfinished

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from stic import dbt
+from tests.conftest import reset_warehouse
 from tests.dbt.test_warehouse import FACILITY_COLUMNS, IP_COLUMNS, PROJECT_COLUMNS, ingest, rows
 
 PLATFORM_OLD_COLUMNS = (  # a file sent before construction money had its own column: operating money only
@@ -36,18 +37,10 @@ def _figures(conn) -> dict[str, tuple]:
 @pytest.fixture(scope="module")
 def scenario(warehouse_url, tmp_path_factory):
     """Three builds: the first loads; then a later year (2020) arrives; then CM withdraws its national projects."""
-    from stic import db
 
     tmp = tmp_path_factory.mktemp("rules-files")
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute("drop schema if exists marts, intermediate, staging, snapshots cascade")
-        db.init_schema(conn)
-        conn.execute(
-            "truncate audit.validation_results, audit.validation_runs, audit.rejected_rows, audit.loads, "
-            "audit.submission_events, audit.submissions, audit.agency_watermarks restart identity cascade"
-        )
-        for k in ("projects", "facilities", "platform_assessments", "ip_transactions"):
-            conn.execute(f"truncate raw.{k}")
+        reset_warehouse(conn)
 
     ids = {}
     # 850 national major projects from Pudong and 4 from Chongming: 854, the published figure. Pudong also

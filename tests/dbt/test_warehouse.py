@@ -10,6 +10,7 @@ import pytest
 
 from stic import dbt, pipeline
 from stic.config import environ
+from tests.conftest import reset_warehouse
 
 PROJECT_COLUMNS = (
     "project_code,title,level,programme,field,lead_institution,institution_type,district,start_date,end_date,"
@@ -45,20 +46,12 @@ FUNDING_MART = "select * from marts.fct_project_funding order by project_funding
 @pytest.fixture(scope="module")
 def built(warehouse_url, tmp_path_factory):
     """One scenario for the module: first loads, a build, then corrections, a rejection, an incremental build."""
-    from stic import db
 
     tmp = tmp_path_factory.mktemp("dbt-files")
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         # Marts of an earlier test module would hold rows of submission ids that restart below: the
         # incremental facts keep rows they are not told changed.
-        conn.execute("drop schema if exists marts, intermediate, staging, snapshots cascade")
-        db.init_schema(conn)
-        conn.execute(
-            "truncate audit.validation_results, audit.validation_runs, audit.rejected_rows, audit.loads, "
-            "audit.submission_events, audit.submissions, audit.agency_watermarks restart identity cascade"
-        )
-        for k in ("projects", "facilities", "platform_assessments", "ip_transactions"):
-            conn.execute(f"truncate raw.{k}")
+        reset_warehouse(conn)
 
     ids = {}
     ids["pd_projects_1"] = ingest(tmp, "pd_projects_1.csv", PROJECT_COLUMNS, [

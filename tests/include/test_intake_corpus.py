@@ -20,6 +20,7 @@ from psycopg import sql
 from stic import codes, dbt, pipeline
 from stic.kinds import KINDS, MONEY, check_submission
 from stic.load import check_file
+from tests.conftest import reset_warehouse
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "intake_corpus"
 CASE_DIRS = sorted(d for d in CORPUS.iterdir() if (d / "case.yml").is_file())
@@ -106,18 +107,9 @@ def test_the_corpus_covers_every_kind_format_and_encoding():
 @pytest.fixture(scope="module")
 def ingested(warehouse_url):
     """Every case through the real pipeline, into a warehouse emptied for this module."""
-    from stic import db
 
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        # Marts of an earlier module would hold rows of submission ids that restart below.
-        conn.execute("drop schema if exists marts, intermediate, staging, snapshots cascade")
-        db.init_schema(conn)
-        conn.execute(
-            "truncate audit.validation_results, audit.validation_runs, audit.rejected_rows, audit.loads, "
-            "audit.submission_events, audit.submissions, audit.agency_watermarks restart identity cascade"
-        )
-        for k in KINDS:
-            conn.execute(sql.SQL("truncate {}").format(sql.Identifier("raw", k)))
+        reset_warehouse(conn)
     return {c["id"]: pipeline.ingest_file(c["path"], submitter=c["submitter"], kind=c["kind"], period=c["period"])
             for c in CASES}
 

@@ -9,6 +9,7 @@ import pytest
 
 from stic import dbt, pipeline, roles, trace
 from stic.cli import main
+from tests.conftest import reset_warehouse
 
 HEADER = ("project_code,title,level,programme,field,lead_institution,institution_type,district,start_date,end_date,"
           "status,funding_central_yuan")
@@ -22,17 +23,10 @@ def _file(tmp, name, rows):
 
 @pytest.fixture(scope="module")
 def traced(warehouse_url, tmp_path_factory):
-    from stic import db
 
     tmp = tmp_path_factory.mktemp("trace-files")
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute("drop schema if exists marts, intermediate, staging, snapshots cascade")
-        db.init_schema(conn)
-        conn.execute(
-            "truncate audit.validation_results, audit.validation_runs, audit.rejected_rows, audit.loads, "
-            "audit.submission_events, audit.submissions, audit.agency_watermarks restart identity cascade")
-        for k in ("projects", "facilities", "platform_assessments", "ip_transactions"):
-            conn.execute(f"truncate raw.{k}")
+        reset_warehouse(conn)
     ing = {}
     ing["pd_v1"] = pipeline.ingest_file(_file(tmp, "pd.csv", [
         "P-1,Chips,national_major,other,integrated_circuits,Fudan,university,PD,2018-01-01,,underway,\"1,000\"",
