@@ -39,3 +39,22 @@ def test_a_critical_failure_on_a_mart_fails_the_build_loudly(clean_warehouse):
         "select r.rule, r.severity from audit.validation_results r join audit.validation_runs v using (validation_run_id) "
         "where v.target = 'build' and v.suite_name = 'marts_fct_projects' and not r.success").fetchall()
     assert ("published_only", "critical") in failed
+
+
+def test_the_row_lineage_keeps_superseded_rows_but_shows_only_published_ones_in_a_mart(clean_warehouse):
+    """The auditors' trail keeps every loaded row (a superseded submission's too): that is not a failure.
+    A trail row claiming to be in a mart while its submission is not published is."""
+    c = clean_warehouse
+    first = pipeline.ingest_file(FIXTURES / "pipeline" / "projects_ok.csv", submitter="PD", kind="projects", period="2018")
+    second = pipeline.ingest_file(FIXTURES / "pipeline" / "projects_correction.csv", submitter="PD", kind="projects",
+                                  period="2018")
+    assert second.status == "published"
+    dbt.run(["build", "--select", "+rpt_row_lineage", "--indirect-selection", "cautious"], quiet=True)
+    kept = c.execute("select count(*), bool_or(is_in_mart) from marts.rpt_row_lineage where submission_id = %s",
+                     (first.submission_id,)).fetchone()
+    assert kept[0] > 0 and kept[1] is False
+    assert {r.suite_name: r for r in validate_marts()}["marts_rpt_row_lineage"].success
+
+    c.execute("update marts.rpt_row_lineage set is_in_mart = true where submission_id = %s", (first.submission_id,))
+    with pytest.raises(MartValidationFailed, match="marts_rpt_row_lineage: published_only"):
+        validate_marts()
