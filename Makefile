@@ -44,7 +44,7 @@ bench: setup ## Benchmark against the machine's own limits (full scale; make ben
 	$(BIN)/stic bench $(ARGS)
 
 celery-e2e: setup ## The docker-compose configuration without Docker: CeleryExecutor, Redis, 2 workers, sample through both DAGs
-	$(BIN)/python -m stic.stack e2e
+	$(BIN)/python -m stic.dev.stack e2e
 
 pipeline: setup ## Run the DAGs on whatever is in landing/incoming (no sample generated)
 	$(BIN)/stic run

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from airflow.sdk import Asset
 
-from stic.notify import task_failed
+from stic.ops.notify import task_failed
 
 KINDS = ("projects", "facilities", "platform_assessments", "ip_transactions")
-WAREHOUSE_CONN_ID = "stic_warehouse"  # stic.db.WAREHOUSE_CONN_ID (that module imports psycopg: not at parse)
+WAREHOUSE_CONN_ID = "stic_warehouse"  # stic.warehouse.db.WAREHOUSE_CONN_ID (that module imports psycopg: not at parse)
 
 # One asset per raw kind: updated whenever a submission of that kind is published.
 RAW_ASSETS = {kind: Asset(f"stic://warehouse/raw/{kind}", group="stic") for kind in KINDS}
@@ -23,7 +23,7 @@ def use_warehouse_connection(context) -> None:
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from stic import db
+    from stic.warehouse import db
 
     try:
         conn = Connection.get(WAREHOUSE_CONN_ID)

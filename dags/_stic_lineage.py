@@ -2,7 +2,7 @@
 
 An @task that returns a submission outcome (a dict, or a list of dicts, with `submission_id` and `kind`)
 reports the archived original as its input and `raw.<kind>` as its output (remembered by the tasks'
-post_execute, dags/_stic_common.py); other @tasks report none. Registered through `[openlineage] extractors` (stic.airflow_env, docker-compose.yml).
+post_execute, dags/_stic_common.py); other @tasks report none. Registered through `[openlineage] extractors` (stic.ops.airflow_env, docker-compose.yml).
 The dbt models' lineage comes from Cosmos, which reports each model's inputs and outputs itself.
 """
 
@@ -41,9 +41,10 @@ class SubmissionLineageExtractor(BaseExtractor):
 def submission_lineage(submission_ids: list[int]) -> OperatorLineage:
     from openlineage.client.event_v2 import Dataset
 
-    from stic import db, ledger
+    from stic import ledger
     from stic.config import settings
-    from stic.kinds import KINDS
+    from stic.contract.kinds import KINDS
+    from stic.warehouse import db
 
     parts = db.url_parts(db.warehouse_url(start=False))
     # OpenLineage's naming for PostgreSQL: namespace postgres://host:port, name database.schema.table.

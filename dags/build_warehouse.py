@@ -23,7 +23,7 @@ from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirec
 
 PROJECT_ROOT = Path(os.environ.get("STIC_HOME") or Path(__file__).resolve().parents[1])
 DBT_DIR = PROJECT_ROOT / "dbt_project"
-# Published by `stic setup` (stic.dbt.parse) where no dbt run writes, so a parse never reads half a file.
+# Published by `stic setup` (stic.warehouse.dbt_runner.parse) where no dbt run writes, so a parse never reads half a file.
 DATA_DIR = Path(os.environ.get("STIC_DATA_DIR") or PROJECT_ROOT / ".stic")
 MANIFEST = Path(os.environ.get("STIC_DBT_MANIFEST") or DATA_DIR / "cosmos" / "manifest.json")
 
@@ -41,7 +41,7 @@ MANIFEST = Path(os.environ.get("STIC_DBT_MANIFEST") or DATA_DIR / "cosmos" / "ma
 def build_warehouse():
     @task
     def ensure_warehouse() -> str:
-        from stic import db
+        from stic.warehouse import db
 
         with db.connect() as conn:
             db.init_schema(conn)
@@ -74,7 +74,7 @@ def build_warehouse():
     @task
     def validate_marts() -> list[dict]:
         """Mart suites; a critical failure fails the run loudly (the marts keep what dbt built)."""
-        from stic.validate import build_data_docs, validate_marts
+        from stic.quality.gx import build_data_docs, validate_marts
 
         runs = validate_marts()
         build_data_docs()
@@ -83,7 +83,7 @@ def build_warehouse():
     @task
     def secure_marts() -> dict:
         """Re-apply grants and row-level security to the tables dbt just rebuilt."""
-        from stic import db, roles
+        from stic.warehouse import db, roles
 
         with db.connect() as conn:
             return roles.apply(conn)
@@ -91,15 +91,15 @@ def build_warehouse():
     @task(trigger_rule="all_done")
     def build_reports() -> str:
         """The auditors' site and any missing receipts, also when mart validation failed."""
-        from stic import dbt
         from stic.reports.site import build_site
+        from stic.warehouse import dbt_runner as dbt
 
         dbt.docs()  # the catalog and lineage, as one page linked from the site
         return str(build_site())
 
     @task
     def print_summary() -> dict:
-        from stic import summary
+        from stic.reports import summary
 
         s = summary.collect()
         print(summary.render(s))

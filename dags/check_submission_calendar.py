@@ -1,10 +1,10 @@
 """
 ### Check the submission calendar
 
-Daily: which submissions of the calendar (include/stic/reference/calendar.yml, mart rpt_submission_calendar)
+Daily: which submissions of the calendar (include/stic/contract/reference/calendar.yml, mart rpt_submission_calendar)
 became overdue during the run's interval (or on the run's day) — due date plus grace days passed, nothing published and no
 "nothing to report" declaration. Each is logged; if there is any, the task fails with the list, so the
-failure alert (webhook / e-mail, see stic.notify) tells the data team who to chase. The mart's due dates come
+failure alert (webhook / e-mail, see stic.ops.notify) tells the data team who to chase. The mart's due dates come
 from the last build of the warehouse; what was published since is taken from the ledger as it is now.
 """
 
@@ -32,7 +32,7 @@ def check_submission_calendar():
     def check_overdue(data_interval_start=None, data_interval_end=None) -> list[str]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from stic.calendar_check import check
+        from stic.ops.calendar_check import check
 
         # A cron schedule in Airflow 3 may give an empty interval (start == end, the run's day): check that day.
         since = data_interval_start.date()

@@ -1,7 +1,7 @@
 """
 ### Ingest agency submissions
 
-Pulls every agency feed (one mapped task per agency and kind, from `stic.kinds.AGENCY_KINDS`) from the
+Pulls every agency feed (one mapped task per agency and kind, from `stic.contract.kinds.AGENCY_KINDS`) from the
 agency API for exactly the run's data interval — records with `data_interval_start <= updated_at <
 data_interval_end` — and takes the interval through the ledger as one submission (channel `api`):
 load into `raw.<kind>`, Great Expectations, publish. A published submission updates its kind's asset,
@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from _stic_common import DEFAULT_ARGS, RAW_ASSETS
 from airflow.sdk import AssetAlias, CronDataIntervalTimetable, dag, task
 
-from stic.kinds import AGENCY_KINDS  # a plain dict: no I/O, no heavy imports
+from stic.contract.kinds import AGENCY_KINDS  # a plain dict: no I/O, no heavy imports
 
 PUBLISHED = AssetAlias("stic_agency_published")
 CONN_ID = "stic_agency_api"
@@ -58,7 +58,7 @@ def ingest_agency_submissions():
                   outlet_events=None) -> dict:
         from airflow.sdk import Connection, get_current_context
 
-        from stic import agency_pull
+        from stic.agencies import pull as agency_pull
 
         get_current_context()["feed_name"] = f"{agency} {kind}"
 

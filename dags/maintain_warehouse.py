@@ -28,33 +28,33 @@ from airflow.sdk import dag, task
 def maintain_warehouse():
     @task
     def verify_archive() -> dict:
-        from stic.maintenance import verify_archive
+        from stic.ops.maintenance import verify_archive
 
         return verify_archive()
 
     @task
     def check_freshness() -> str:
-        from stic import dbt
+        from stic.warehouse import dbt_runner as dbt
 
         dbt.run(["source", "freshness"], quiet=True)
         return "fresh"
 
     @task
     def refresh_dbt_docs() -> str:
-        from stic import dbt
+        from stic.warehouse import dbt_runner as dbt
 
         return str(dbt.docs())
 
     @task
     def prune_airflow_logs() -> dict:
-        from stic.airflow_env import airflow_home
-        from stic.maintenance import prune_logs
+        from stic.ops.airflow_env import airflow_home
+        from stic.ops.maintenance import prune_logs
 
         return prune_logs(airflow_home() / "logs")
 
     @task
     def clean_airflow_db() -> dict:
-        from stic.maintenance import clean_airflow_db
+        from stic.ops.maintenance import clean_airflow_db
 
         return clean_airflow_db()
 

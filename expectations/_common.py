@@ -5,8 +5,8 @@ from __future__ import annotations
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from stic import codes
-from stic.kinds import CODE, MONEY, NUMBER, SHARE, Kind
+from stic.contract import codes
+from stic.contract.kinds import CODE, MONEY, NUMBER, SHARE, Kind
 
 CRITICAL, WARNING = "critical", "warning"
 

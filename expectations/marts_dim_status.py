@@ -12,5 +12,5 @@ def build_suite():
     suite = mart_suite("marts_dim_status", TABLE, KEY, COLUMNS)
     for col in ("name_en", "name_zh"):
         add(suite, gxe.ExpectColumnValuesToNotBeNull(column=col), CRITICAL, "labels",
-            f"Every status has its {col.replace('_', ' ')} (from include/stic/reference/codelists.yml).")
+            f"Every status has its {col.replace('_', ' ')} (from include/stic/contract/reference/codelists.yml).")
     return suite

@@ -3,7 +3,7 @@
 import great_expectations.expectations as gxe
 from _common import WARNING, add, raw_kind_suite, submitter_rules
 
-from stic.kinds import FACILITIES
+from stic.contract.kinds import FACILITIES
 
 
 def build_suite():

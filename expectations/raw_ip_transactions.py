@@ -3,7 +3,7 @@
 import great_expectations.expectations as gxe
 from _common import WARNING, add, raw_kind_suite, submitter_rules
 
-from stic.kinds import IP_TRANSACTIONS
+from stic.contract.kinds import IP_TRANSACTIONS
 
 
 def build_suite():

@@ -3,7 +3,7 @@
 import great_expectations.expectations as gxe
 from _common import CRITICAL, WARNING, add, raw_kind_suite
 
-from stic.kinds import PLATFORM_ASSESSMENTS
+from stic.contract.kinds import PLATFORM_ASSESSMENTS
 
 
 def build_suite():

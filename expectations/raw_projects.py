@@ -3,7 +3,7 @@
 import great_expectations.expectations as gxe
 from _common import WARNING, add, raw_kind_suite, submitter_rules
 
-from stic.kinds import PROJECTS
+from stic.contract.kinds import PROJECTS
 
 TABLE = "raw.projects"
 

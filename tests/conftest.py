@@ -32,7 +32,7 @@ def admin_url() -> str:
     url = os.environ.get("WAREHOUSE_TEST_URL")
     if url:
         return url
-    from stic import db
+    from stic.warehouse import db
 
     return db.embedded_start(ROOT / ".stic" / "test-pgdata")
 
@@ -71,7 +71,7 @@ def warehouse_url(admin_url, state_dir) -> str:
 
 @pytest.fixture()
 def conn(warehouse_url):
-    from stic import db
+    from stic.warehouse import db
 
     with psycopg.connect(warehouse_url, autocommit=True) as c:
         db.init_schema(c)
@@ -91,8 +91,8 @@ def clean_warehouse(conn):
 def reset_warehouse(conn):
     """Drop the dbt-built schemas and empty the ledger (ids restart) and the raw tables; the audit history
     tables are append-only, so TRUNCATE (which their trigger allows) is the reset. Returns the connection."""
-    from stic import db
-    from stic.kinds import KINDS
+    from stic.contract.kinds import KINDS
+    from stic.warehouse import db
 
     conn.execute("drop schema if exists marts, intermediate, staging, snapshots cascade")
     db.init_schema(conn)

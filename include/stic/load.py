@@ -11,12 +11,13 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from stic import faults, headers, ledger
+from stic import faults, ledger
 from stic.config import settings
-from stic.kinds import KINDS, LINEAGE_COLUMNS, PG_TYPES, TRAILING_COLUMNS, Kind
-from stic.normalise import RULES, Problem, map_headers, row_normaliser
-from stic.readers import FileRejected, open_table
-from stic.spill import SpillList
+from stic.contract import headers
+from stic.contract.kinds import KINDS, LINEAGE_COLUMNS, PG_TYPES, TRAILING_COLUMNS, Kind
+from stic.intake.normalise import RULES, Problem, map_headers, row_normaliser
+from stic.intake.readers import FileRejected, open_table
+from stic.intake.spill import SpillList
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class ParseOutcome:
     rows_with_warnings: int = 0
     rejected: str | None = None  # file-level reason: nothing is loaded
     rejected_rule: str | None = None
-    # One per rule broken, with row and column; past 10,000 they wait on disk (stic.spill), not in memory.
+    # One per rule broken, with row and column; past 10,000 they wait on disk (stic.intake.spill), not in memory.
     problems: SpillList = field(default_factory=SpillList)
     warnings: SpillList = field(default_factory=SpillList)
     notes: list[str] = field(default_factory=list)
@@ -87,7 +88,7 @@ def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_
         raise FileRejected(
             "missing_columns",
             f"{name}: required column(s) missing: {', '.join(hm.missing)} (header row {table.header_row} has: "
-            f"{', '.join(found[:20])}); use the template headers or an alias from include/stic/kinds.py",
+            f"{', '.join(found[:20])}); use the template headers or an alias from include/stic/contract/kinds.py",
         )
     if hm.problems:
         raise FileRejected("bad_columns", f"{name}: " + "; ".join(hm.problems))

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import psycopg
 
-from stic import db, declarations, faults, ledger
+from stic import faults, ledger
 from stic.config import settings
+from stic.ledger import declarations
 from stic.load import load_submission
-from stic.validate import validate_load
+from stic.quality.gx import validate_load
+from stic.warehouse import db
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def airflow_home(tmp_path_factory, warehouse_url) -> Path:
     home = tmp_path_factory.mktemp("airflow-home")
     os.environ["AIRFLOW_HOME"] = str(home)
-    from stic import airflow_env, dbt
+    from stic.ops import airflow_env
+    from stic.warehouse import dbt_runner as dbt
 
     airflow_env.migrate()
     dbt.parse()  # the manifest Cosmos reads, for this checkout's models (into DBT_TARGET_PATH)
@@ -24,7 +25,7 @@ def airflow_home(tmp_path_factory, warehouse_url) -> Path:
 
 
 def run_python(code: str, env_extra: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
-    from stic import airflow_env
+    from stic.ops import airflow_env
 
     env = airflow_env.env()
     env.update(env_extra or {})

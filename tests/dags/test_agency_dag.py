@@ -19,9 +19,10 @@ def _day(ts: str) -> dt.date:
 
 @pytest.mark.slow
 def test_a_backfill_of_two_days_loads_each_interval_once(airflow_home, clean_warehouse, monkeypatch):
-    from stic import agency_api, airflow_env
     from stic.config import settings
-    from stic.kinds import AGENCY_KINDS
+    from stic.contract.kinds import AGENCY_KINDS
+    from stic.dev import agency_api
+    from stic.ops import airflow_env
 
     # Feeds of kinds without a load suite yet would fail validation; they serve no records here.
     feeds = {(a, k) for a, ks in AGENCY_KINDS.items() for k in ks

@@ -119,7 +119,7 @@ def test_a_failed_task_alerts_a_dingtalk_robot(airflow_home, receiver, tmp_path)
 
 def test_alerts_go_to_a_json_webhook_and_by_email(receiver, monkeypatch):
     """Any webhook through Apprise's json:// target; e-mail through SmtpNotifier and the SMTP connection."""
-    from stic import notify
+    from stic.ops import notify
 
     mails = []
 
@@ -169,7 +169,7 @@ def test_alerts_go_to_a_json_webhook_and_by_email(receiver, monkeypatch):
 
 
 def test_without_a_channel_a_failure_is_only_logged_and_a_dead_one_never_raises(monkeypatch, caplog):
-    from stic import notify
+    from stic.ops import notify
 
     monkeypatch.delenv("AIRFLOW_CONN_STIC_ALERTS", raising=False)
     monkeypatch.delenv("STIC_ALERT_EMAIL", raising=False)

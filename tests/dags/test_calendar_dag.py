@@ -9,8 +9,8 @@ import pytest
 
 
 def _dags_test(day: str) -> subprocess.CompletedProcess:
-    from stic import airflow_env
     from stic.config import settings
+    from stic.ops import airflow_env
 
     return subprocess.run([airflow_env.airflow_bin(), "dags", "test", "check_submission_calendar", day],
                           env=airflow_env.env(settings().warehouse_url), capture_output=True, text=True, timeout=600)
@@ -18,7 +18,7 @@ def _dags_test(day: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_the_daily_check_names_what_became_overdue(airflow_home, clean_warehouse):
-    from stic import dbt
+    from stic.warehouse import dbt_runner as dbt
 
     dbt.run(["build", "--select", "+rpt_submission_calendar", "--indirect-selection", "cautious"], quiet=True)
     # 2018's yearly submissions were due 31 March 2019; with 14 grace days they are overdue from 15 April.

@@ -13,8 +13,10 @@ from tests.conftest import FIXTURES
 
 @pytest.mark.slow
 def test_a_run_writes_lineage_from_landing_file_to_raw_table_to_marts(airflow_home, clean_warehouse):
-    from stic import airflow_env, cli, db
+    from stic import cli
     from stic.config import settings
+    from stic.ops import airflow_env
+    from stic.warehouse import db
 
     events_file = airflow_env.lineage_file()
     events_file.unlink(missing_ok=True)

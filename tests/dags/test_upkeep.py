@@ -42,7 +42,7 @@ def _count(home, sql: str, params=()) -> int:
 
 
 def _airflow(args: list[str], env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    from stic import airflow_env
+    from stic.ops import airflow_env
 
     env = {**airflow_env.env(), **(env_extra or {})}
     return subprocess.run([airflow_env.airflow_bin(), *args], env=env, capture_output=True, text=True, timeout=600)

@@ -8,7 +8,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from stic import calendar_check, db, dbt, declarations, pipeline, seeds
+from stic import pipeline
+from stic.contract import seeds
+from stic.ledger import declarations
+from stic.ops import calendar_check
+from stic.warehouse import db
+from stic.warehouse import dbt_runner as dbt
 from tests.conftest import reset_warehouse
 
 PROJECT_COLUMNS = (

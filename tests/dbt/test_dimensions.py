@@ -8,8 +8,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from stic import codes, dbt, pipeline, seeds
-from stic.kinds import AGENCY_KINDS, DISTRICT_KINDS
+from stic import pipeline
+from stic.contract import codes, seeds
+from stic.contract.kinds import AGENCY_KINDS, DISTRICT_KINDS
+from stic.warehouse import dbt_runner as dbt
 from tests.conftest import reset_warehouse
 
 DIMENSIONS = {  # model -> (code list, key column)
@@ -72,7 +74,7 @@ def test_a_wrong_calendar_is_refused_with_the_entry_named(change, message):
 
     import yaml
 
-    data = yaml.safe_load(resources.files("stic").joinpath("reference/calendar.yml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(resources.files("stic").joinpath("contract/reference/calendar.yml").read_text(encoding="utf-8"))
     change(data)
     with pytest.raises(seeds.CalendarError, match=message):
         seeds.calendar_entries(data)

@@ -9,9 +9,10 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from stic import dbt, pipeline
+from stic import pipeline
 from stic.config import settings
-from stic.generate import generate
+from stic.dev.sample import generate
+from stic.warehouse import dbt_runner as dbt
 from tests.conftest import reset_warehouse
 
 SCALE = 0.02

@@ -10,7 +10,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from stic import dbt
+from stic.warehouse import dbt_runner as dbt
 from tests.conftest import reset_warehouse
 from tests.dbt.test_warehouse import FACILITY_COLUMNS, IP_COLUMNS, PROJECT_COLUMNS, ingest, rows
 
@@ -216,8 +216,7 @@ def test_indicators_cover_every_year_of_the_data_and_say_no_data(scenario, wh):
 
 
 def test_the_summary_counts_findings_per_rule_and_the_site_quotes_the_guideline(scenario, tmp_path):
-    from stic import summary
-    from stic.reports import site
+    from stic.reports import site, summary
 
     collected = summary.collect()
     assert {r["finding"]: r["count"] for r in collected["findings"]} == {

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_sqlfluff_lint_is_clean(tmp_path, warehouse_url):
-    from stic import db
+    from stic.warehouse import db
 
     env = {**os.environ, **db.dbt_env(warehouse_url), "DBT_TARGET_PATH": str(tmp_path / "target"),
            "DBT_LOG_PATH": str(tmp_path / "logs")}

@@ -8,8 +8,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from stic import dbt, pipeline
+from stic import pipeline
 from stic.config import environ
+from stic.warehouse import dbt_runner as dbt
 from tests.conftest import reset_warehouse
 
 PROJECT_COLUMNS = (

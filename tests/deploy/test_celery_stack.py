@@ -1,6 +1,6 @@
 """docker-compose.yml's configuration without Docker: CeleryExecutor with Redis, a PostgreSQL metadata
 database, api-server, scheduler, dag-processor, triggerer and two Celery workers as processes of their own
-(`python -m stic.stack e2e`). Sample files go through ingest_district_submissions and the asset-triggered
+(`python -m stic.dev.stack e2e`). Sample files go through ingest_district_submissions and the asset-triggered
 build_warehouse; each worker's own log must show that it executed tasks."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def services_or_skip():
-    from stic import stack
+    from stic.dev import stack
 
     try:
         stack.ensure_postgres(os.environ.get("STIC_STACK_PG_URL") or stack.DEFAULT_PG_URL)
@@ -24,7 +24,7 @@ def services_or_skip():
 
 
 def test_pipeline_runs_on_two_celery_workers(services_or_skip, tmp_path, monkeypatch):
-    from stic import stack
+    from stic.dev import stack
 
     # A warehouse of its own: earlier tests of this session point WAREHOUSE_URL at theirs.
     for var in ("WAREHOUSE_URL", "STIC_DATA_DIR", "STIC_LANDING_DIR", "STIC_REPORTS_DIR", "DBT_TARGET_PATH",

@@ -10,9 +10,11 @@ import time
 import pytest
 import requests
 
-from stic import agency_api, agency_pull, codes
-from stic.agency_pull import AgencyPullError, RetryPolicy
-from stic.kinds import AGENCY_KINDS, CODE, KINDS
+from stic.agencies import pull as agency_pull
+from stic.agencies.pull import AgencyPullError, RetryPolicy
+from stic.contract import codes
+from stic.contract.kinds import AGENCY_KINDS, CODE, KINDS
+from stic.dev import agency_api
 from stic.load import check_file
 
 TOKEN = "test-token"

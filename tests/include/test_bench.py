@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from stic import bench
+from stic.dev import bench
 
 TARGETS = {"1": "≥ 0.5", "2a": "300 MB", "2b": "1.25", "3": "≤ 1.2", "4": "≤ 0.25", "5": "≤ 1.5", "6": "< 1 s"}
 
@@ -82,7 +82,7 @@ def test_scales():
 
 def test_bench_rows_follow_the_contract():
     """A column added to the projects contract must reach the bench's files, or figure 1's \\copy baseline breaks."""
-    from stic.bench import project_row
-    from stic.kinds import PROJECTS
+    from stic.contract.kinds import PROJECTS
+    from stic.dev.bench import project_row
 
     assert len(project_row(0, "I")) == len(PROJECTS.column_names)

@@ -3,7 +3,7 @@
 Submitted values are stored unchanged; a value such as =HYPERLINK(...) becomes dangerous only when it is
 written back out into a CSV/XLSX someone opens. Today the project writes none for people (receipts and the
 auditors' site are HTML, autoescaped); this test keeps it so: every module that writes CSV or XLSX is either
-one of the listed writers of machine files, or passes its values through stic.normalise.neutralise_formula.
+one of the listed writers of machine files, or passes its values through stic.intake.normalise.neutralise_formula.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from stic.normalise import neutralise_formula
+from stic.intake.normalise import neutralise_formula
 
 PACKAGE = Path(__file__).resolve().parents[2] / "include" / "stic"
 WRITES = re.compile(r"csv\.(?:writer|DictWriter)\(|Workbook\(|\.to_csv\(|\.to_excel\(|xlsxwriter")
@@ -29,7 +29,7 @@ def test_every_csv_or_xlsx_writer_for_people_neutralises_formulas():
             continue
         if "neutralise_formula" not in text:
             offenders.append(str(path.relative_to(PACKAGE)))
-    assert offenders == [], f"these modules write CSV/XLSX without stic.normalise.neutralise_formula: {offenders}"
+    assert offenders == [], f"these modules write CSV/XLSX without stic.intake.normalise.neutralise_formula: {offenders}"
 
 
 def test_neutralised_values_stay_text_in_a_spreadsheet(tmp_path):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from stic import generate as g
-from stic.kinds import KINDS, check_submission
+from stic.contract.kinds import KINDS, check_submission
+from stic.dev import sample as g
 from stic.load import ParseOutcome, check_file, parse_rows
 
 SMALL = 0.05

@@ -1,4 +1,4 @@
-"""Header recognition by parts (stic.headers): every vocabulary word and example, profiles, and every way an
+"""Header recognition by parts (stic.contract.headers): every vocabulary word and example, profiles, and every way an
 amount could vanish at the header — an unrecognised amount column rejects the file, naming it."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from stic import headers
-from stic.kinds import KINDS, MONEY, PROJECTS
+from stic.contract import headers
+from stic.contract.kinds import KINDS, MONEY, PROJECTS
+from stic.intake.normalise import UNIT_FACTORS, map_headers, score_header
 from stic.load import check_file
-from stic.normalise import UNIT_FACTORS, map_headers, score_header
 
 BASE = ["项目编号", "项目名称", "级别", "领域", "牵头单位", "区", "立项日期", "状态"]
 GOOD = ["P-1", "张江", "市级", "能源", "复旦", "浦东", "2018-01-01", "在研"]
@@ -157,8 +157,8 @@ def test_profile_unit_in_the_header_wins(tmp_path):
 
 def test_a_broken_profile_is_a_clear_error(tmp_path, monkeypatch):
     bad = tmp_path / "stic"
-    (bad / "reference" / "profiles").mkdir(parents=True)
-    (bad / "reference" / "profiles" / "XX.yml").write_text(
+    (bad / headers.PROFILES_DIR).mkdir(parents=True)
+    (bad / headers.PROFILES_DIR / "XX.yml").write_text(
         "submitter: XX\nkinds:\n  projects:\n    - {header: 拨款, column: no_such_column}\n", encoding="utf-8")
     monkeypatch.setattr(headers.resources, "files", lambda _pkg: bad)
     headers.profile.cache_clear()

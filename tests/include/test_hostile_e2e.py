@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from stic import ledger, pipeline
-from stic.kinds import AGENCY_KINDS
+from stic.contract.kinds import AGENCY_KINDS
 from stic.load import check_file
 
 HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"

@@ -17,9 +17,11 @@ import pytest
 import yaml
 from psycopg import sql
 
-from stic import codes, dbt, pipeline
-from stic.kinds import KINDS, MONEY, check_submission
+from stic import pipeline
+from stic.contract import codes
+from stic.contract.kinds import KINDS, MONEY, check_submission
 from stic.load import check_file
+from stic.warehouse import dbt_runner as dbt
 from tests.conftest import reset_warehouse
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "intake_corpus"

@@ -9,7 +9,7 @@ from contextlib import closing
 import psycopg
 import pytest
 
-from stic import db
+from stic.warehouse import db
 
 
 def _free_port() -> int:

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from stic import ledger, maintenance, pipeline
+from stic import ledger, pipeline
+from stic.ops import maintenance
 from tests.conftest import FIXTURES
 
 

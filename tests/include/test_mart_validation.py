@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from stic import dbt, pipeline
-from stic.validate import MartValidationFailed, mart_suites, validate_marts
+from stic import pipeline
+from stic.quality.gx import MartValidationFailed, mart_suites, validate_marts
+from stic.warehouse import dbt_runner as dbt
 from tests.conftest import FIXTURES
 
 
 def test_every_mart_has_a_suite():
     import json
 
-    from stic.dbt import manifest_path
+    from stic.warehouse.dbt_runner import manifest_path
 
     if not manifest_path().exists():
         dbt.parse()

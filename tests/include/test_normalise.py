@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from stic.kinds import FACILITIES, IP_TRANSACTIONS, PLATFORM_ASSESSMENTS, PROJECTS
-from stic.normalise import (
+from stic.contract.kinds import FACILITIES, IP_TRANSACTIONS, PLATFORM_ASSESSMENTS, PROJECTS
+from stic.intake.normalise import (
     DATE_YEARS,
     RULES,
     map_headers,

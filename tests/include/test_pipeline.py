@@ -9,7 +9,7 @@ import pytest
 
 from stic import ledger, pipeline
 from stic.load import load_submission
-from stic.validate import validate_load
+from stic.quality.gx import validate_load
 
 
 def ingest(fixture_file, name, submitter="PD", kind="projects", period="2018", **kw):
@@ -144,8 +144,8 @@ def test_a_submission_left_half_way_is_finished_by_resume(clean_warehouse, fixtu
 
 def test_quarantine_past_the_memory_limit_is_kept_on_disk_and_loaded_whole(clean_warehouse, fixture_file, tmp_path,
                                                                           monkeypatch):
-    """The quarantine list of a huge bad file spills to disk (stic.spill); every record still reaches the ledger."""
-    from stic import spill
+    """The quarantine list of a huge bad file spills to disk (stic.intake.spill); every record still reaches the ledger."""
+    from stic.intake import spill
 
     monkeypatch.setattr(spill, "KEEP_IN_MEMORY", 4)
     good = fixture_file("pipeline/projects_ok.csv").read_text(encoding="utf-8").splitlines()

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from stic.kinds import PROJECTS
+from stic.contract.kinds import PROJECTS
+from stic.intake.normalise import map_headers, normalise_row
+from stic.intake.readers import FileRejected, open_table
 from stic.load import check_file
-from stic.normalise import map_headers, normalise_row
-from stic.readers import FileRejected, open_table
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FILES = FIXTURES / "files"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from stic import readers
-from stic.kinds import KINDS
+from stic.contract.kinds import KINDS
+from stic.intake import readers
+from stic.intake.readers import FileRejected, layout_row_reason, open_table
 from stic.load import ParseOutcome, check_file, parse_rows
-from stic.readers import FileRejected, layout_row_reason, open_table
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "intake_corpus"
 FUNDING = ["funding_central_yuan", "funding_municipal_yuan", "funding_district_yuan", "funding_self_raised_yuan"]
@@ -178,7 +178,7 @@ def test_xls_is_read_with_exact_amounts_and_no_float_artefacts():
 
 
 def test_xls_float_is_read_as_excel_shows_it():
-    from stic.readers_calamine import _cell
+    from stic.intake.readers.calamine import _cell
 
     assert _cell(0.1 + 0.2) == 0.3 and repr(_cell(12345.67)) == "12345.67" and _cell("") is None
     assert _cell(1234567.8900000001) == 1234567.89 and _cell(7.0) == 7.0
@@ -201,7 +201,7 @@ def test_a_cell_merged_down_over_data_rows_fills_each_row(case_id, kind, key, di
 
 
 def test_ods_merged_ranges_count_repeated_rows_and_cells():
-    from stic.readers_calamine import ods_merged_ranges
+    from stic.intake.readers.calamine import ods_merged_ranges
 
     ranges = ods_merged_ranges(case_file("h2c07-sj-ods"), 100)["Sheet1"]
     assert (9, 1, 12, 1) in ranges  # 资金来源（万元） over I1:L1

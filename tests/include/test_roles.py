@@ -7,7 +7,9 @@ from urllib.parse import urlparse, urlunparse
 import psycopg
 import pytest
 
-from stic import dbt, pipeline, roles
+from stic import pipeline
+from stic.warehouse import dbt_runner as dbt
+from stic.warehouse import roles
 
 
 def _as(url: str, role: str) -> psycopg.Connection:
@@ -29,7 +31,7 @@ def built(warehouse_url):
     from tests.conftest import FIXTURES
 
     with psycopg.connect(warehouse_url, autocommit=True) as c:
-        from stic import db
+        from stic.warehouse import db
 
         # Marts of earlier tests would keep rows of submission ids that restart below (incremental facts).
         c.execute("drop schema if exists marts, intermediate, staging, snapshots cascade")

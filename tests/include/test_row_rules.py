@@ -8,8 +8,9 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from stic import dbt, pipeline
+from stic import pipeline
 from stic.cli import main
+from stic.warehouse import dbt_runner as dbt
 
 HEADER = "project_code,title,level,field,lead_institution,institution_type,district,start_date,status,funding_central_yuan"
 
@@ -23,8 +24,8 @@ def _csv(tmp_path, name: str, *rows: str, header: str = HEADER):
 @pytest.fixture(scope="module")
 def warehouse(warehouse_url, tmp_path_factory):
     """Five submissions, loaded and built once: the tests below read what they left."""
-    from stic import db
-    from stic.kinds import KINDS
+    from stic.contract.kinds import KINDS
+    from stic.warehouse import db
 
     with psycopg.connect(warehouse_url, autocommit=True) as c:
         # Marts of earlier tests would keep rows of submission ids that restart below (incremental facts).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from stic import db
+from stic.warehouse import db
 
 
 def test_init_schema_on_a_current_warehouse_waits_for_no_loader(conn, warehouse_url):

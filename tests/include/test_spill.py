@@ -1,10 +1,10 @@
-"""stic.spill.SpillList: the loader's quarantine list, bounded in memory."""
+"""stic.intake.spill.SpillList: the loader's quarantine list, bounded in memory."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from stic.spill import SpillList
+from stic.intake.spill import SpillList
 
 
 def test_items_past_the_limit_go_to_disk_and_come_back_in_order():

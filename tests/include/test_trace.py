@@ -7,8 +7,11 @@ import hashlib
 import psycopg
 import pytest
 
-from stic import dbt, pipeline, roles, trace
+from stic import pipeline
 from stic.cli import main
+from stic.reports import trace
+from stic.warehouse import dbt_runner as dbt
+from stic.warehouse import roles
 from tests.conftest import reset_warehouse
 
 HEADER = ("project_code,title,level,programme,field,lead_institution,institution_type,district,start_date,end_date,"

@@ -11,7 +11,7 @@ import json
 
 from stic import ledger
 from stic.load import load_submission
-from stic.validate import run_suite, validate_load
+from stic.quality.gx import run_suite, validate_load
 
 KEYS = ("expectation_type", "column", "rule", "severity", "description", "success", "observed_value",
         "element_count", "unexpected_count", "unexpected_percent", "examples", "exception")

@@ -16,7 +16,7 @@ def rel_admin_url() -> str:
     url = os.environ.get("WAREHOUSE_TEST_URL")
     if url:
         return url
-    from stic import db
+    from stic.warehouse import db
 
     from .harness import ROOT
 

@@ -72,7 +72,7 @@ def write_big_projects(path: Path, rows: int = BIG_ROWS) -> None:
 
 def make_landing_set(dest: Path) -> Path:
     """dest/incoming/<SUBMITTER>/<kind>/<period>/<file>: the landing set every run starts from."""
-    from stic.generate import generate
+    from stic.dev.sample import generate
 
     gen = dest / "generated"
     generate(gen / "incoming", scale=0.01, seed=42)

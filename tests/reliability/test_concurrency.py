@@ -79,7 +79,7 @@ def test_parallel_ingests_and_a_build_lose_nothing_and_duplicate_nothing(rel_adm
     try:
         d = h.RunDirs(tmp_path / "run", url)
         env = d.env()
-        from stic import db
+        from stic.warehouse import db
 
         with psycopg.connect(url, autocommit=True) as c:
             db.init_schema(c)

@@ -14,7 +14,7 @@ import time
 import psycopg
 import pytest
 
-from stic import db
+from stic.warehouse import db
 
 from . import harness as h
 
@@ -34,7 +34,7 @@ def say(capsys, *args) -> None:
 def _server(action: str, pgdata) -> str:
     """embedded_start / embedded_stop in a process of its own: pgserver caches its server object per data
     folder in the process, so a start after a stop in the same process would not start it again."""
-    code = (f"import sys; from stic import db; r = db.embedded_{action}(sys.argv[1]); "
+    code = (f"import sys; from stic.warehouse import db; r = db.embedded_{action}(sys.argv[1]); "
             "print(r if isinstance(r, str) else '')")
     r = subprocess.run([sys.executable, "-c", code, str(pgdata)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -18,8 +18,9 @@ from urllib.parse import urlparse, urlunparse
 import psycopg
 import pytest
 
-from stic import ledger, pipeline, roles
+from stic import ledger, pipeline
 from stic.reports import receipts
+from stic.warehouse import roles
 
 HEADER = ("project_code,title,level,programme,field,lead_institution,institution_type,district,start_date,end_date,"
           "status,funding_central_yuan,funding_municipal_yuan,funding_district_yuan,funding_self_raised_yuan\n")
@@ -184,7 +185,7 @@ def test_part_markers(name, expected):
 
 
 def test_a_period_in_two_parts_is_published_once_with_the_rows_of_both(clean_warehouse, tmp_path, monkeypatch):
-    from stic import dbt
+    from stic.warehouse import dbt_runner as dbt
 
     incoming = _landing(tmp_path, monkeypatch)
     c = clean_warehouse

@@ -41,7 +41,8 @@ print(json.dumps({"rule": o.rejected_rule, "rejected": o.rejected, "loaded": o.r
 LOAD = """
 import json, sys
 from pathlib import Path
-from stic import db, ledger
+from stic import ledger
+from stic.warehouse import db
 from stic.load import load_submission
 with db.connect(autocommit=True) as conn:
     reg = ledger.register(conn, Path(sys.argv[1]), submitter="PD", kind="projects", period="2018")
@@ -114,7 +115,7 @@ def write_xlsx_with_giant_cell(path: Path, cell: int = 1400 * MiB) -> None:
     The string compresses ~230:1; a member of random bytes brings the whole package under MAX_XLSX_RATIO
     (200:1) and its expanded size stays under MAX_XLSX_UNCOMPRESSED (1,500 MB), so only the cell cap stops it.
     """
-    from stic.readers import MAX_XLSX_RATIO, MAX_XLSX_UNCOMPRESSED
+    from stic.intake.readers import MAX_XLSX_RATIO, MAX_XLSX_UNCOMPRESSED
 
     ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
     rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -191,7 +192,7 @@ def write_utf16_giant_line(path: Path, chars: int = 150 * MiB) -> None:
 
 @pytest.fixture
 def memtest_db(rel_admin_url):
-    from stic import db
+    from stic.warehouse import db
 
     name, url = create_database(rel_admin_url)
     with psycopg.connect(url, autocommit=True) as c:
@@ -282,8 +283,8 @@ def test_hostile_files_stay_under_300_mb(memtest_db, tmp_path, capsys):
 
 
 def _rejected(path: Path):
-    from stic.kinds import PROJECTS
-    from stic.readers import FileRejected, open_table
+    from stic.contract.kinds import PROJECTS
+    from stic.intake.readers import FileRejected, open_table
 
     with pytest.raises(FileRejected) as e:
         list(open_table(path, PROJECTS).rows)
@@ -293,9 +294,9 @@ def _rejected(path: Path):
 def test_json_caps_and_shapes(tmp_path):
     from decimal import Decimal
 
-    from stic.kinds import PROJECTS
-    from stic.readers import MAX_COLUMNS, MAX_FIELD_CHARS, open_table
-    from stic.readers_json import MAX_JSON_DEPTH
+    from stic.contract.kinds import PROJECTS
+    from stic.intake.readers import MAX_COLUMNS, MAX_FIELD_CHARS, open_table
+    from stic.intake.readers.json_stream import MAX_JSON_DEPTH
 
     def write(name: str, data: bytes) -> Path:
         (tmp_path / name).write_bytes(data)
@@ -334,7 +335,7 @@ def test_json_caps_and_shapes(tmp_path):
 
 
 def test_csv_columns_and_utf16_line_caps(tmp_path):
-    from stic.readers import MAX_COLUMNS, MAX_LINE_BYTES
+    from stic.intake.readers import MAX_COLUMNS, MAX_LINE_BYTES
 
     p = tmp_path / "wide.csv"
     p.write_text(",".join(PROJECT_HEADER) + "\n" + ",".join(GOOD_ROW) + "," * MAX_COLUMNS + "\n", encoding="utf-8")
@@ -349,7 +350,7 @@ def test_csv_columns_and_utf16_line_caps(tmp_path):
 @pytest.mark.parametrize("form", ["plain", "cdata", "utf16"])
 def test_xlsx_cell_cap_before_any_reader(tmp_path, form):
     """A 5 MB cell refused by the zip pre-check — also in CDATA (whose text may hold '<') and in UTF-16 XML."""
-    from stic.readers import MAX_XML_RUN_BYTES, _check_xml_cells
+    from stic.intake.readers import MAX_XML_RUN_BYTES, _check_xml_cells
 
     text = "x" * (MAX_XML_RUN_BYTES + MiB)
     if form == "cdata":
@@ -361,7 +362,7 @@ def test_xlsx_cell_cap_before_any_reader(tmp_path, form):
     with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/workbook.xml", "<workbook/>")
         z.writestr("xl/sharedStrings.xml", data)
-    from stic.readers import FileRejected
+    from stic.intake.readers import FileRejected
 
     with pytest.raises(FileRejected) as e:
         _check_xml_cells(p)

@@ -23,10 +23,11 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from stic import codes, faults, ledger
+from stic import faults, ledger
 from stic.config import settings
-from stic.kinds import KINDS
-from stic.normalise import RULES
+from stic.contract import codes
+from stic.contract.kinds import KINDS
+from stic.intake.normalise import RULES
 from stic.reports.render import jsonable_default, render, write_atomic
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 RECEIPT_FORMAT = 1
 EXAMPLES_PER_RULE = 10
 
-# Plain-language advice per rule id (row rules from stic.normalise.RULES, expectation rules from
+# Plain-language advice per rule id (row rules from stic.intake.normalise.RULES, expectation rules from
 # expectations/*.py, file and submission rules from the loader). {columns} and {values} are filled in.
 FIX: dict[str, str] = {
     "required": "Fill in {columns} on every row: a row without it cannot be published.",
@@ -425,7 +426,7 @@ def sync_receipts(conn: psycopg.Connection, directory: Path | None = None) -> li
 
 # ---------------------------------------------------------------------------------------------- CLI
 def cmd_receipt(args) -> int:
-    from stic import db
+    from stic.warehouse import db
 
     with db.connect(autocommit=True) as conn:
         db.init_schema(conn)

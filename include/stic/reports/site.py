@@ -23,11 +23,12 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import dict_row
 
-from stic import codes, db
 from stic.config import settings
-from stic.kinds import KINDS, allowed_kinds
+from stic.contract import codes
+from stic.contract.kinds import KINDS, allowed_kinds
 from stic.reports import charts, receipts
 from stic.reports.render import render, write_atomic
+from stic.warehouse import db
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +254,7 @@ def _rel(target: Path, start: Path) -> str:
 
 
 def links(out_dir: Path) -> list[dict]:
-    from stic.validate import data_docs_index
+    from stic.quality.gx import data_docs_index
 
     out = []
     for name, path, what in (

@@ -1,7 +1,7 @@
 {#- The data stewards' list: classifying codes (field, institution type, seller type) submitted outside
     their code list, published as `other` with the submitted text kept (raw *_submitted columns). Every
     loaded row counts, superseded or not: the list is about what submitters write, so the code lists can
-    grow (add the value as an alias or a new code in include/stic/reference/codelists.yml). -#}
+    grow (add the value as an alias or a new code in include/stic/contract/reference/codelists.yml). -#}
 with
 
 submissions as (

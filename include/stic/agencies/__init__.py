@@ -1,0 +1,1 @@
+"""The municipal agencies' JSON APIs: the client that pulls them into the ledger."""

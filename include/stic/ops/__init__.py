@@ -1,0 +1,1 @@
+"""Running in production: the Airflow environment, alerts, maintenance, the calendar check."""

@@ -1,0 +1,1 @@
+"""Great Expectations: the suites under expectations/ run on each load and after each build."""

@@ -1,0 +1,1 @@
+"""PostgreSQL and dbt: connections, the audit schema, roles, and running dbt."""

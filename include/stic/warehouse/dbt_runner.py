@@ -1,0 +1,108 @@
+"""Run dbt on the project's dbt_project against the warehouse (in-process, through dbtRunner)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from stic.config import environ, settings, switch_off_telemetry
+from stic.warehouse import db
+
+log = logging.getLogger(__name__)
+
+
+class DbtFailed(RuntimeError):
+    pass
+
+
+def profiles_dir(url: str) -> tuple[Path, dict[str, str]]:
+    """A profiles.yml for this warehouse (written once per server/user/database) and the environment it needs.
+
+    dbt reads no STIC_PG_* variables: its profile comes from the URL here, as Cosmos makes it from the
+    `stic_warehouse` Airflow connection. The password stays out of the file (DBT_ENV_SECRET_*, see dbt_profile).
+    """
+    import hashlib
+
+    text, env = db.dbt_profile(url)
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    folder = settings().data_dir / "dbt-profiles" / key
+    target = folder / "profiles.yml"
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".profiles.{os.getpid()}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)  # a dbt started meanwhile reads the old file or the new one, never half of one
+    return folder, env
+
+
+def env_for(url: str | None = None) -> dict[str, str]:
+    """Environment dbt needs: the profile's folder and secret; telemetry off."""
+    folder, env = profiles_dir(url or db.warehouse_url())
+    return {**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_PROFILES_DIR": str(folder)}
+
+
+def run(args: list[str], url: str | None = None, quiet: bool = False) -> object:
+    """`dbt <args>` in this process; raises DbtFailed naming what failed."""
+    switch_off_telemetry()
+    from dbt.cli.main import dbtRunner
+
+    project = settings().dbt_project_dir
+    needs_db = args[0] not in ("parse", "deps", "clean", "ls", "list")
+    # parse/ls need a profile but no server: no embedded server is started for them.
+    env = env_for(url or db.warehouse_url(start=needs_db))
+    full = [*args, "--project-dir", str(project), "--profiles-dir", env["DBT_PROFILES_DIR"]]
+    if quiet:
+        full = ["--quiet", *full]
+    with environ(env):
+        res = dbtRunner(callbacks=[_on_event]).invoke(full)
+    if not res.success:
+        failed = []
+        if res.result is not None and hasattr(res.result, "results"):
+            failed = [f"{r.node.name}: {r.status} {r.message or ''}".strip()
+                      for r in res.result.results if str(r.status) in ("error", "fail", "runtime error")]
+        detail = "; ".join(failed) or (str(res.exception) if res.exception else "see dbt_project/logs/dbt.log")
+        raise DbtFailed(f"dbt {' '.join(args)} failed: {detail}")
+    return res.result
+
+
+def _on_event(event) -> None:
+    if event.info.name == "NodeFinished":
+        from stic import faults
+
+        faults.point("dbt.node")
+
+
+def target_dir() -> Path:
+    return Path(os.environ.get("DBT_TARGET_PATH") or settings().dbt_project_dir / "target")
+
+
+def manifest_path() -> Path:
+    """The manifest the build DAG's Cosmos task group reads. A copy, kept where no dbt run writes: a dbt task
+    running in parallel rewrites target/manifest.json, and a DAG parsed meanwhile would read half a file."""
+    return Path(os.environ.get("STIC_DBT_MANIFEST") or settings().data_dir / "cosmos" / "manifest.json")
+
+
+def parse() -> Path:
+    """`dbt parse`, then publish the manifest (atomically) for Cosmos, which reads it instead of `dbt ls`."""
+    import shutil
+
+    run(["parse"], quiet=True)
+    dest = manifest_path()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".json.tmp")
+    shutil.copyfile(target_dir() / "manifest.json", tmp)
+    os.replace(tmp, dest)
+    return dest
+
+
+def docs(url: str | None = None) -> Path:
+    """`dbt docs generate --static`: one self-contained HTML page (opens from disk) in reports/dbt-docs."""
+    import shutil
+
+    run(["docs", "generate", "--static"], url=url, quiet=True)
+    target = target_dir()
+    out = settings().reports_dir / "dbt-docs"
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(target / "static_index.html", out / "index.html")
+    return out / "index.html"
