@@ -1,7 +1,8 @@
 """Suite for marts.dim_district, run after each warehouse build."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, add, mart_suite
+
+from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.dim_district"
 KEY = ["district_code"]

@@ -1,6 +1,6 @@
 """Suite for marts.dim_field, run after each warehouse build."""
 
-from _common import mart_suite
+from ._common import mart_suite
 
 TABLE = "marts.dim_field"
 KEY = ["field_code"]

@@ -1,7 +1,8 @@
 """Suite for marts.dim_institution, run after each warehouse build: one row per normalised institution name."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, add, mart_suite
+
+from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.dim_institution"
 KEY = ["institution_id"]

@@ -1,7 +1,8 @@
 """Suite for marts.dim_institution_type, run after each warehouse build: one row per institution type, labelled in both languages."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, add, mart_suite
+
+from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.dim_institution_type"
 KEY = ["institution_type_code"]

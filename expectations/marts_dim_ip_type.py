@@ -1,7 +1,8 @@
 """Suite for marts.dim_ip_type, run after each warehouse build: one row per IP type, labelled in both languages."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, add, mart_suite
+
+from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.dim_ip_type"
 KEY = ["ip_type_code"]

@@ -1,7 +1,8 @@
 """Suite for marts.dim_programme, run after each warehouse build: one row per programme, labelled in both languages."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, add, mart_suite
+
+from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.dim_programme"
 KEY = ["programme_code"]

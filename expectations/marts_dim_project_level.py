@@ -1,7 +1,8 @@
 """Suite for marts.dim_project_level, run after each warehouse build: one row per project level, labelled in both languages."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, add, mart_suite
+
+from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.dim_project_level"
 KEY = ["project_level_code"]

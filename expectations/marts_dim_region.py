@@ -1,7 +1,8 @@
 """Suite for marts.dim_region, run after each warehouse build: one row per region, labelled in both languages."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, add, mart_suite
+
+from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.dim_region"
 KEY = ["region_code"]

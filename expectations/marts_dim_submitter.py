@@ -1,6 +1,6 @@
 """Suite for marts.dim_submitter, run after each warehouse build."""
 
-from _common import mart_suite
+from ._common import mart_suite
 
 TABLE = "marts.dim_submitter"
 KEY = ["submitter_code"]

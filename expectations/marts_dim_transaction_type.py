@@ -1,7 +1,8 @@
 """Suite for marts.dim_transaction_type, run after each warehouse build: one row per transaction type, labelled in both languages."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, add, mart_suite
+
+from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.dim_transaction_type"
 KEY = ["transaction_type_code"]

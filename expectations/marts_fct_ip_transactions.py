@@ -1,7 +1,8 @@
 """Suite for marts.fct_ip_transactions, run after each warehouse build."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, WARNING, add, mart_suite
+
+from ._common import CRITICAL, WARNING, add, mart_suite
 
 TABLE = "marts.fct_ip_transactions"
 KEY = ["transaction_code"]

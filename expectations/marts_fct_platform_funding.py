@@ -1,6 +1,6 @@
 """Suite for marts.fct_platform_funding, run after each warehouse build."""
 
-from _common import mart_suite
+from ._common import mart_suite
 
 TABLE = "marts.fct_platform_funding"
 KEY = ["platform_funding_id"]

@@ -1,6 +1,6 @@
 """Suite for marts.fct_project_funding, run after each warehouse build."""
 
-from _common import mart_suite
+from ._common import mart_suite
 
 TABLE = "marts.fct_project_funding"
 KEY = ["project_funding_id"]

@@ -1,7 +1,8 @@
 """Suite for marts.fct_projects, run after each warehouse build."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, add, mart_suite
+
+from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.fct_projects"
 KEY = ["project_code"]

@@ -1,6 +1,6 @@
 """Suite for marts.fct_technology_exports, run after each warehouse build."""
 
-from _common import mart_suite
+from ._common import mart_suite
 
 TABLE = "marts.fct_technology_exports"
 KEY = ["transaction_code"]

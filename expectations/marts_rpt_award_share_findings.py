@@ -1,7 +1,8 @@
 """Suite for marts.rpt_award_share_findings, run after each warehouse build."""
 
 import great_expectations.expectations as gxe
-from _common import WARNING, add, mart_suite
+
+from ._common import WARNING, add, mart_suite
 
 TABLE = "marts.rpt_award_share_findings"
 KEY = ["transaction_code"]

@@ -1,6 +1,6 @@
 """Suite for marts.rpt_control_total_rows, run after each warehouse build."""
 
-from _common import mart_suite
+from ._common import mart_suite
 
 TABLE = "marts.rpt_control_total_rows"
 KEY = ["control_total_row_id"]

@@ -1,7 +1,8 @@
 """Suite for marts.rpt_control_totals, run after each warehouse build."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, WARNING, add, mart_suite
+
+from ._common import CRITICAL, WARNING, add, mart_suite
 
 TABLE = "marts.rpt_control_totals"
 KEY = ["figure_code"]

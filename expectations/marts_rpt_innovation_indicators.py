@@ -1,6 +1,6 @@
 """Suite for marts.rpt_innovation_indicators, run after each warehouse build."""
 
-from _common import mart_suite
+from ._common import mart_suite
 
 TABLE = "marts.rpt_innovation_indicators"
 KEY = ["indicator_id"]

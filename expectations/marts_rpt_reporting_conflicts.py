@@ -1,6 +1,6 @@
 """Suite for marts.rpt_reporting_conflicts, run after each warehouse build."""
 
-from _common import mart_suite
+from ._common import mart_suite
 
 TABLE = "marts.rpt_reporting_conflicts"
 KEY = ["conflict_id"]

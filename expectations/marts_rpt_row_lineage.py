@@ -5,7 +5,8 @@ check; instead, a row it shows as in a mart must come from a published submissio
 must be in the ledger."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, add, mart_suite
+
+from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.rpt_row_lineage"
 KEY = ["lineage_row_id"]

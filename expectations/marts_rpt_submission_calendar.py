@@ -1,7 +1,8 @@
 """Suite for marts.rpt_submission_calendar, run after each warehouse build: one row per expected submission."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, add, mart_suite
+
+from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.rpt_submission_calendar"
 KEY = ["calendar_item_id"]

@@ -1,6 +1,6 @@
 """Suite for marts.rpt_submission_completeness, run after each warehouse build."""
 
-from _common import mart_suite
+from ._common import mart_suite
 
 TABLE = "marts.rpt_submission_completeness"
 KEY = ["completeness_id"]

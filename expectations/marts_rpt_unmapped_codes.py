@@ -1,7 +1,8 @@
 """Suite for marts.rpt_unmapped_codes, run after each warehouse build."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, add, mart_suite
+
+from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.rpt_unmapped_codes"
 KEY = ["unmapped_code_id"]

@@ -1,9 +1,10 @@
 """Suite for each new batch of raw.facilities, run before the submission is published."""
 
 import great_expectations.expectations as gxe
-from _common import WARNING, add, raw_kind_suite, submitter_rules
 
 from stic.contract.kinds import FACILITIES
+
+from ._common import WARNING, add, raw_kind_suite, submitter_rules
 
 
 def build_suite():

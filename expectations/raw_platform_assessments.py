@@ -1,9 +1,10 @@
 """Suite for each new batch of raw.platform_assessments, run before the submission is published."""
 
 import great_expectations.expectations as gxe
-from _common import CRITICAL, WARNING, add, raw_kind_suite
 
 from stic.contract.kinds import PLATFORM_ASSESSMENTS
+
+from ._common import CRITICAL, WARNING, add, raw_kind_suite
 
 
 def build_suite():

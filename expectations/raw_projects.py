@@ -1,9 +1,10 @@
 """Suite for each new batch of raw.projects, run before the submission is published."""
 
 import great_expectations.expectations as gxe
-from _common import WARNING, add, raw_kind_suite, submitter_rules
 
 from stic.contract.kinds import PROJECTS
+
+from ._common import WARNING, add, raw_kind_suite, submitter_rules
 
 TABLE = "raw.projects"
 

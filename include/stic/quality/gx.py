@@ -23,8 +23,8 @@ from pathlib import Path
 
 import psycopg
 
-from stic import faults, ledger
 from stic.config import settings, switch_off_telemetry
+from stic.ledger.status import Status
 from stic.warehouse import db
 
 log = logging.getLogger(__name__)
@@ -48,17 +48,41 @@ class SuiteRun:
         return sorted({r["rule"] for r in self.results if not r["success"] and r["severity"] == "critical"})
 
 
+SUITES_PACKAGE = "stic_expectations"
+_SUITE_MTIMES: dict[str, int] = {}
+
+
 def load_suite_module(name: str):
-    """Import expectations/<name>.py (suites are code, kept beside the project, not in the package)."""
-    exp_dir = settings().expectations_dir
-    if str(exp_dir) not in sys.path:
-        sys.path.insert(0, str(exp_dir))
+    """Import expectations/<name>.py (suites are code, kept beside the project, not in the package).
+
+    The folder is imported by its location as the package SUITES_PACKAGE (a suite imports `._common`), so it
+    works from any cwd without touching sys.path; a suite whose file changed since is imported again."""
+    exp_dir = settings().expectations_dir.resolve()
     path = exp_dir / f"{name}.py"
     if not path.exists():
         raise LookupError(f"no suite {name!r}: {path} does not exist")
-    spec = importlib.util.spec_from_file_location(f"stic_expectations_{name}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    pkg = sys.modules.get(SUITES_PACKAGE)
+    if pkg is None or list(getattr(pkg, "__path__", [])) != [str(exp_dir)]:
+        # First use, or another project's suites (settings changed): import this folder afresh.
+        for mod_name in [m for m in sys.modules if m == SUITES_PACKAGE or m.startswith(f"{SUITES_PACKAGE}.")]:
+            del sys.modules[mod_name]
+        spec = importlib.util.spec_from_file_location(SUITES_PACKAGE, exp_dir / "__init__.py",
+                                                      submodule_search_locations=[str(exp_dir)])
+        pkg = importlib.util.module_from_spec(spec)
+        sys.modules[SUITES_PACKAGE] = pkg
+        try:
+            spec.loader.exec_module(pkg)
+        except BaseException:
+            del sys.modules[SUITES_PACKAGE]
+            raise
+    full = f"{SUITES_PACKAGE}.{name}"
+    mtime = path.stat().st_mtime_ns
+    mod = sys.modules.get(full)
+    if mod is None:
+        mod = importlib.import_module(full)
+    elif _SUITE_MTIMES.get(full) != mtime:
+        mod = importlib.reload(mod)
+    _SUITE_MTIMES[full] = mtime
     return mod
 
 
@@ -302,32 +326,29 @@ def store_run(conn: psycopg.Connection, run: SuiteRun, target: str, submission_i
     return run_id
 
 
-def validate_load(conn: psycopg.Connection, submission_id: int, url: str | None = None) -> SuiteRun | None:
-    """parsed -> validated, or -> rejected when a critical expectation fails on the submission's batch."""
-    sub = ledger.get(conn, submission_id)
-    if sub["status"] != "parsed":
-        return None
+def validate_batch(sub: dict, url: str | None = None) -> SuiteRun:
+    """Run the kind's raw suite on a parsed submission's load (a ledger row); nothing is written."""
     kind, load_id = sub["kind"], sub["load_id"]
     query = f"select * from raw.{kind} where load_id = {int(load_id)}"
-    run = run_suite(f"raw_{kind}", query, asset_name=f"raw_{kind}_batch", url=url)
-    faults.point("validate.ran")
-    with conn.transaction():
-        current = conn.execute(
-            "select status from audit.submissions where submission_id = %s for update", (submission_id,)
-        ).fetchone()[0]
-        if current != "parsed":  # another worker got here first
-            return run
-        store_run(conn, run, "load", submission_id=submission_id, load_id=load_id, rows_checked=sub["rows_loaded"])
-        if run.success:
-            ledger.set_status(conn, submission_id, "validated",
-                              f"suite {run.suite_name}: {run.evaluated} checks, {run.warnings} warning(s)",
-                              validation_success=True)
-        else:
-            ledger.set_status(conn, submission_id, "rejected",
-                              f"failed critical validation rule(s): {', '.join(run.failed_rules)} (suite {run.suite_name})",
-                              validation_success=False)
-    faults.point("validate.committed")
-    return run
+    return run_suite(f"raw_{kind}", query, asset_name=f"raw_{kind}_batch", url=url)
+
+
+def verdict(run: SuiteRun) -> tuple[Status, str]:
+    """Where a load's suite run sends its submission (a critical failure rejects it), and why."""
+    if run.success:
+        return Status.VALIDATED, f"suite {run.suite_name}: {run.evaluated} checks, {run.warnings} warning(s)"
+    return Status.REJECTED, f"failed critical validation rule(s): {', '.join(run.failed_rules)} (suite {run.suite_name})"
+
+
+def validate_load(conn: psycopg.Connection, submission_id: int, url: str | None = None) -> SuiteRun | None:
+    """parsed -> validated, or -> rejected when a critical expectation fails on the submission's batch.
+
+    The pipeline's validation step (stic.pipeline.validate_step: validate_batch, store_run, then the ledger's
+    transition), kept under this name for those who validate one submission by hand (the benchmarks, tests).
+    """
+    from stic import pipeline
+
+    return pipeline.validate_step(conn, submission_id, url=url)
 
 
 def data_docs_index() -> Path:
