@@ -302,3 +302,46 @@ def init_schema(conn: psycopg.Connection) -> None:
                     )
                 )
         conn.execute(sql.SQL("comment on schema audit is {}").format(sql.Literal(fingerprint)))
+
+
+# ------------------------------------------------------------------------------------ scratch databases
+# The benchmark, the stack without Docker and the tests each work in a database of their own, made on a
+# server's admin URL and dropped afterwards.
+
+def database_url(url: str, dbname: str, scheme: str | None = None) -> str:
+    """url with its database replaced by dbname (and its scheme by scheme, when given)."""
+    from urllib.parse import urlunparse
+
+    p = urlparse(url)
+    return urlunparse(p._replace(path=f"/{dbname}", scheme=scheme or p.scheme))
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """Create database name on admin_url's server; return its URL."""
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return database_url(admin_url, name)
+
+
+def drop_database(admin_url: str, name: str, **connect_kw) -> None:
+    """Drop database name on admin_url's server, if it exists, disconnecting whoever is still on it."""
+    with psycopg.connect(admin_url, autocommit=True, **connect_kw) as c:
+        c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def scratch_name(prefix: str, suffix: str | None = None) -> str:
+    """A database name of its own: prefix_ and suffix, or ten random hex digits."""
+    import uuid
+
+    return f"{prefix}_{suffix or uuid.uuid4().hex[:10]}"
+
+
+@contextmanager
+def scratch_database(admin_url: str, prefix: str, suffix: str | None = None):
+    """A new database on admin_url's server (named by scratch_name), yielding its URL; dropped on exit."""
+    name = scratch_name(prefix, suffix)
+    url = create_database(admin_url, name)
+    try:
+        yield url
+    finally:
+        drop_database(admin_url, name)

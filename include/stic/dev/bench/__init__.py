@@ -1,0 +1,67 @@
+"""`stic bench`: the pipeline measured against the machine's own limits, as ratios against same-run baselines.
+
+Absolute times on a shared machine wander, so every figure is a ratio against a baseline measured in the
+same run on the same machine (issue "Performance: a benchmark that measures the pipeline against the
+machine's own limits"):
+
+1. ingest throughput — `load_submission` (parse, normalise, lineage, COPY, ledger) of an N-row district
+   CSV against `psql \\copy` of the same rows, already clean, into a table like raw.projects;
+2. memory — peak RSS of a subprocess ingesting a CSV and an XLSX at two sizes (10x apart): flat, and
+   under 300 MB for the CSV;
+3. incremental cost — one new submission end to end (ingest, batch validation, `dbt build` of what it
+   touches) into a warehouse of N rows against one of 10N rows;
+4. validation overhead — the GX suite on the N-row batch against loading that batch;
+5. orchestration overhead — the dbt task group inside `airflow dags test build_warehouse` against one
+   plain `dbt build` of the same models with the same threads;
+6. DAG parse — the slowest DAG file's import time (airflow.sdk pre-imported), against a trivial DAG.
+
+Data is generated here (streaming, canonical headers of kinds.PROJECTS) under --data (default
+bench/data, git-ignored). The warehouse is a fresh database `stic_bench_<suffix>` on WAREHOUSE_URL's
+server when set, else on the local PostgreSQL (127.0.0.1:5432, user postgres); it is dropped at the end.
+"""
+
+from .cli import (  # noqa: F401
+    add_cli,
+    cmd_bench,
+)
+from .data import (  # noqa: F401
+    BULK_ROWS,
+    DEFAULT_ADMIN_URL,
+    DOCS_BEGIN,
+    DOCS_END,
+    FULL,
+    MB,
+    Scale,
+    project_row,
+    write_projects_csv,
+    write_projects_xlsx,
+)
+from .environment import (  # noqa: F401
+    admin_url,
+    fill_warehouse,
+    machine,
+)
+from .figures import (  # noqa: F401
+    Figure,
+)
+from .measure_airflow import (  # noqa: F401
+    dag_dbt_stage,
+    import_time,
+    measure_dag_parse,
+    prepare_airflow,
+)
+from .measure_load import (  # noqa: F401
+    measure_ingest,
+    measure_memory,
+    one_submission,
+)
+from .report import (  # noqa: F401
+    HEADERS,
+    markdown_table,
+    print_table,
+    rows_of,
+    write_docs,
+)
+from .runner import (  # noqa: F401
+    run_bench,
+)

@@ -1,0 +1,184 @@
+"""Figures 1 to 4: ingest throughput and validation overhead, memory while ingesting, one submission end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from stic.contract.kinds import LINEAGE_COLUMNS, PROJECTS, TRAILING_COLUMNS
+
+from .data import MB, Scale, write_projects_csv, write_projects_xlsx
+from .environment import _dbt, _drop_archive, _log, _peak_rss_mb, _register, _slot
+from .figures import Figure, _error, _ratio
+
+# ------------------------------------------------------------------------------ figure 1 and 4
+
+
+def measure_ingest(figs: dict[str, Figure], sc: Scale, url: str, data: Path) -> None:
+    import psycopg
+
+    from stic import ledger
+    from stic.load import load_submission
+    from stic.quality.gx import validate_load
+    from stic.warehouse import db
+
+    f1, f4 = figs["1"], figs["4"]
+    src, clean = data / "ingest.csv", data / "ingest-clean.csv"
+    t = time.perf_counter()
+    n = write_projects_csv(src, sc.rows, prefix="I", clean_path=clean)
+    _log(f"fig 1: wrote {n:,} rows ({src.stat().st_size / MB:.0f} MB) in {time.perf_counter() - t:.0f}s")
+    with psycopg.connect(url, autocommit=True) as conn:
+        db.init_schema(conn)
+        conn.execute("drop table if exists public.bench_copy")
+        conn.execute("create table public.bench_copy (like raw.projects including all)")
+        # The baseline: psql's \copy of the same rows, already clean, into an equivalent table.
+        cols = ", ".join([*(c for c, _ in LINEAGE_COLUMNS), "source_sheet", *PROJECTS.column_names,
+                          *(c for c, _ in TRAILING_COLUMNS)])
+        t = time.perf_counter()
+        subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c",
+                        f"\\copy public.bench_copy ({cols}) from '{clean}' with (format csv, header, force_not_null (source_sheet))"], check=True)
+        copy_s = time.perf_counter() - t
+        copied = conn.execute("select count(*) from public.bench_copy").fetchone()[0]
+        conn.execute("drop table public.bench_copy")
+        _log(f"fig 1: psql \\copy {copied:,} rows in {copy_s:.1f}s")
+        # The pipeline: register (hash + archive) first, then load_submission timed.
+        submitter, period = _slot()
+        t = time.perf_counter()
+        sid = _register(conn, src, submitter, period)
+        register_s = time.perf_counter() - t
+        t = time.perf_counter()
+        out = load_submission(conn, sid)
+        load_s = time.perf_counter() - t
+        if out.rejected or out.rows_loaded != n:
+            raise RuntimeError(f"ingest: {out.rows_loaded} of {n} rows loaded ({out.rejected})")
+        _log(f"fig 1: load_submission {out.rows_loaded:,} rows in {load_s:.1f}s (register {register_s:.1f}s)")
+        f1.measured, f1.baseline = n / load_s, copied / copy_s
+        f1.ratio = _ratio(f1.measured, f1.baseline)
+        f1.details = {"rows": n, "csv_mb": round(src.stat().st_size / MB, 1), "load_submission_s": round(load_s, 2),
+                      "psql_copy_s": round(copy_s, 2), "register_s": round(register_s, 2),
+                      "rows_per_s_incl_register": round(n / (load_s + register_s))}
+        f1.decide(f1.ratio >= 0.5)
+        # Figure 4: the suite on that very batch (a query asset on its load id).
+        try:
+            # A worker imports GX once per process (2.5-3 s: scipy, altair), not once per batch: the
+            # import is timed on its own and reported beside the figure, not in it.
+            t = time.perf_counter()
+            import great_expectations  # noqa: F401
+            gx_import_s = time.perf_counter() - t
+            t = time.perf_counter()
+            run = validate_load(conn, sid, url=url)
+            gx_s = time.perf_counter() - t
+            f4.measured, f4.baseline, f4.ratio = gx_s, load_s, gx_s / load_s
+            f4.details = {"rows": n, "gx_s": round(gx_s, 2), "load_s": round(load_s, 2),
+                          "gx_import_s_once_per_process": round(gx_import_s, 2),
+                          "expectations": run.evaluated, "success": run.success}
+            f4.decide(f4.ratio <= 0.25)
+            _log(f"fig 4: GX {gx_s:.1f}s on {n:,} rows ({run.evaluated} expectations)")
+            ledger.publish(conn, sid)
+        except Exception as e:  # noqa: BLE001 - a figure that breaks is reported, the others go on
+            _error(f4, e)
+        _drop_archive(conn, sid)
+        conn.execute("analyze raw.projects")
+    src.unlink(missing_ok=True)
+    clean.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------------- figure 2
+
+
+def _worker(path: Path | None, url: str, submitter: str, period: str) -> dict:
+    """In a fresh process: ingest one file (register + load_submission) and report peak RSS."""
+    import psycopg
+
+    from stic.load import load_submission
+    from stic.warehouse import db
+
+    out = {"rss_before_mb": round(_peak_rss_mb(), 1)}
+    with psycopg.connect(url, autocommit=True) as conn:
+        db.init_schema(conn)
+        if path is not None:
+            t = time.perf_counter()
+            sid = _register(conn, path, submitter, period)
+            o = load_submission(conn, sid)
+            out.update(rows=o.rows_loaded, rejected=o.rejected, seconds=round(time.perf_counter() - t, 2))
+            _drop_archive(conn, sid)
+            conn.execute("truncate raw.projects")
+    out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    return out
+
+
+def _run_worker(path: Path | None, url: str, env: dict) -> dict:
+    submitter, period = _slot()
+    cmd = [sys.executable, "-m", "stic.dev.bench", "_worker", "--url", url, "--submitter", submitter, "--period", period]
+    if path is not None:
+        cmd += ["--path", str(path)]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"ingest worker failed: {p.stderr[-2000:]}")
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    if res.get("rejected"):
+        raise RuntimeError(f"ingest worker: file rejected: {res['rejected']}")
+    return res
+
+
+def measure_memory(figs: dict[str, Figure], sc: Scale, admin: str, suffix: str, data: Path) -> None:
+    """Each ingest in its own process, in a scratch database of its own (the warehouse is not touched)."""
+    from stic.warehouse import db
+
+    with db.scratch_database(admin, "stic_bench", f"{suffix}_mem") as url:
+        env = {**os.environ, "WAREHOUSE_URL": url}
+        idle = _run_worker(None, url, env)
+        _log(f"fig 2: idle worker (imports + connection) peak RSS {idle['peak_rss_mb']:.0f} MB")
+        for fig, fmt, sizes in ((figs["2a"], "csv", sc.csv_mb), (figs["2b"], "xlsx", sc.xlsx_mb)):
+            if fig.status == "skipped":
+                continue
+            try:
+                res = []
+                for mb in sizes:
+                    path = data / f"memory-{mb:g}MB.{fmt}"
+                    t = time.perf_counter()
+                    if fmt == "csv":
+                        n = write_projects_csv(path, target_bytes=int(mb * MB), prefix="M")
+                    else:
+                        n = write_projects_xlsx(path, int(mb * MB), prefix="M")
+                    size = path.stat().st_size / MB
+                    _log(f"fig 2: wrote {fmt} {size:.1f} MB ({n:,} rows) in {time.perf_counter() - t:.0f}s")
+                    r = _run_worker(path, url, env)
+                    path.unlink()
+                    r["file_mb"] = round(size, 1)
+                    _log(f"fig 2: {fmt} {size:.1f} MB: peak RSS {r['peak_rss_mb']:.0f} MB "
+                         f"({r['rows']:,} rows in {r['seconds']:.0f}s)")
+                    res.append(r)
+                small, large = res
+                fig.measured, fig.baseline = large["peak_rss_mb"], small["peak_rss_mb"]
+                fig.ratio = fig.measured / fig.baseline
+                fig.details = {"small": small, "large": large, "idle_worker_peak_rss_mb": idle["peak_rss_mb"]}
+                ok = fig.ratio <= 1.25 and (fmt != "csv" or fig.measured < 300)
+                fig.decide(ok)
+            except Exception as e:  # noqa: BLE001
+                _error(fig, e)
+
+
+# ------------------------------------------------------------------------------------- figure 3
+
+
+def one_submission(conn, url: str, sc: Scale, data: Path, tag: str) -> dict:
+    """A new submission end to end: ingest_file (register, load, GX, publish, receipt) + dbt of what it touches."""
+    from stic import pipeline
+
+    path = data / f"new-{tag}.csv"
+    write_projects_csv(path, sc.submission, prefix=f"N{tag}")
+    submitter, period = _slot()
+    t = time.perf_counter()
+    out = pipeline.ingest_file(path, submitter=submitter, kind="projects", period=period, url=url)
+    ingest_s = time.perf_counter() - t
+    if out.status != "published":
+        raise RuntimeError(f"new submission ended {out.status}: {out.reason}")
+    dbt_s = _dbt(["build", "--select", "stg_raw__projects+"], url)
+    path.unlink()
+    return {"ingest_validate_publish_s": round(ingest_s, 2), "dbt_build_s": round(dbt_s, 2),
+            "total_s": round(ingest_s + dbt_s, 2), "rows": sc.submission}
