@@ -11,13 +11,14 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from stic import faults, ledger
+from stic import faults
 from stic.config import settings
 from stic.contract import headers
 from stic.contract.kinds import KINDS, LINEAGE_COLUMNS, PG_TYPES, TRAILING_COLUMNS, Kind
 from stic.intake.normalise import RULES, Problem, map_headers, row_normaliser
 from stic.intake.readers import FileRejected, open_table
 from stic.intake.spill import SpillList
+from stic.ledger.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -216,92 +217,107 @@ def copy_types(kind: Kind) -> list[str]:
     return [t.split(" not null")[0].split("(")[0] for t in declared]
 
 
+@dataclass
+class LoadOutcome(ParseOutcome):
+    """A load's outcome: what parsing found, the load's id, and where the ledger moves the submission."""
+
+    load_id: int | None = None
+
+    @property
+    def status(self) -> Status:
+        return Status.REJECTED if self.rejected else Status.PARSED
+
+    @property
+    def reason(self) -> str:
+        return self.rejected or f"{self.rows_loaded} rows loaded, {self.rows_quarantined} quarantined"
+
+    def ledger_fields(self) -> dict:
+        """The ledger columns the load fills in: its id and counts."""
+        return dict(
+            load_id=self.load_id, rows_received=self.rows_received,
+            rows_loaded=0 if self.rejected else self.rows_loaded,
+            rows_quarantined=self.rows_quarantined, rows_with_warnings=self.rows_with_warnings,
+            file_format=self.format, encoding=self.encoding,
+        )
+
+
+def load_rows(conn: psycopg.Connection, sub: dict, progress: Callable[[int], None] | None = None) -> LoadOutcome:
+    """Load a received submission's rows (a ledger row) into raw.<kind>, its bad rows into audit.rejected_rows,
+    and record the load in audit.loads; nothing of a rejected file stays in raw.
+
+    Runs in the caller's transaction and moves no status: the caller asks the ledger to move the submission
+    to `outcome.status` in the same transaction (stic.pipeline.load_step), so rows and status commit together.
+    """
+    outcome = LoadOutcome()
+    submission_id, kind_name, original_name = sub["submission_id"], sub["kind"], sub["original_name"]
+    submitter, period = sub["submitter_code"], sub["period"]
+    kind = KINDS[kind_name]
+    contract_names = kind.contract_column_names
+    path = settings().landing_dir / sub["archive_path"]
+    load_id = outcome.load_id = conn.execute(
+        "insert into audit.loads (submission_id) values (%s) returning load_id", (submission_id,)
+    ).fetchone()[0]
+    columns = ([n for n, _ in LINEAGE_COLUMNS] + ["source_sheet"] + kind.contract_column_names
+               + [n for n, _ in TRAILING_COLUMNS])
+    copy_sql = sql.SQL("copy {} ({}) from stdin").format(
+        sql.Identifier("raw", kind.raw_table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    try:
+        # Read before the COPY starts: the connection runs no other query while a COPY is open.
+        owners = platform_districts(conn) if kind.name == "platform_assessments" else None
+        # A savepoint: a file found unreadable half-way aborts its COPY, not the ledger update after it.
+        with conn.transaction(), conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            # Dumpers chosen once per column, not looked up per value (profiled: ~40 % of write_row).
+            copy.set_types(copy_types(kind))
+            # Duplicate keys are found by PostgreSQL after the COPY (quarantine_duplicates), so memory
+            # stays flat however many rows a file has.
+            for row_number, sheet, values, warns in parse_rows(path, kind, outcome, display_name=original_name,
+                                                               check_keys=False, submitter=submitter,
+                                                               owner_districts=owners, period=period):
+                copy.write_row(
+                    (submission_id, load_id, row_number, sheet or "",
+                     *(values[c] for c in contract_names), warns)
+                )
+                if outcome.rows_loaded % 1000 == 0:
+                    faults.point("load.copy")
+                if progress and outcome.rows_received % 50_000 == 0:
+                    progress(outcome.rows_received)
+    except FileRejected as e:
+        outcome.rejected, outcome.rejected_rule = str(e), e.reason
+    if outcome.rejected is None and outcome.rows_loaded:
+        quarantine_duplicates(conn, kind, load_id, outcome)
+    if outcome.rejected is None and outcome.rows_loaded == 0:
+        outcome.rejected = f"{original_name}: no row passed the critical rules ({outcome.rows_quarantined} quarantined)"
+        outcome.rejected_rule = "no_valid_rows"
+    if outcome.rejected and outcome.rows_loaded:
+        # Nothing of a rejected file stays in raw; the ledger and the archive keep the evidence.
+        conn.execute(sql.SQL("delete from {} where load_id = %s").format(sql.Identifier("raw", kind.raw_table)), (load_id,))
+    if outcome.problems:
+        with conn.cursor() as cur, cur.copy(
+            "copy audit.rejected_rows (submission_id, load_id, source_row_number, source_sheet, column_name, "
+            "submitted_value, rule, severity, message, row_data) from stdin"
+        ) as copy:
+            for p in outcome.problems:
+                copy.write_row((submission_id, load_id, p["row"], p["sheet"], p["column"],
+                                None if p["value"] is None else str(p["value"])[:1000],
+                                p["rule"], p["severity"], p["message"], json.dumps(p["row_data"], ensure_ascii=False)))
+    conn.execute(
+        "update audit.loads set finished_at = now(), rows_loaded = %s, rows_quarantined = %s, intake_details = %s "
+        "where load_id = %s",
+        (0 if outcome.rejected else outcome.rows_loaded, outcome.rows_quarantined,
+         json.dumps(outcome.intake_details(), ensure_ascii=False, default=str), load_id),
+    )
+    return outcome
+
+
 def load_submission(
     conn: psycopg.Connection, submission_id: int, progress: Callable[[int], None] | None = None
 ) -> ParseOutcome:
-    """received -> parsed (rows in raw, bad rows in audit.rejected_rows) or -> rejected. One transaction."""
-    outcome = ParseOutcome()
-    with conn.transaction():
-        sub = conn.execute(
-            "select kind, archive_path, original_name, status, submitter_code, period from audit.submissions "
-            "where submission_id = %s for update",
-            (submission_id,),
-        ).fetchone()
-        if sub is None:
-            raise LookupError(f"no submission {submission_id}")
-        kind_name, archive_rel, original_name, status, submitter, period = sub
-        if status != "received":
-            log.info("submission %s is %s; nothing to load", submission_id, status)
-            return outcome
-        kind = KINDS[kind_name]
-        contract_names = kind.contract_column_names
-        path = settings().landing_dir / archive_rel
-        load_id = conn.execute(
-            "insert into audit.loads (submission_id) values (%s) returning load_id", (submission_id,)
-        ).fetchone()[0]
-        columns = ([n for n, _ in LINEAGE_COLUMNS] + ["source_sheet"] + kind.contract_column_names
-                   + [n for n, _ in TRAILING_COLUMNS])
-        copy_sql = sql.SQL("copy {} ({}) from stdin").format(
-            sql.Identifier("raw", kind.raw_table), sql.SQL(", ").join(map(sql.Identifier, columns))
-        )
-        try:
-            # Read before the COPY starts: the connection runs no other query while a COPY is open.
-            owners = platform_districts(conn) if kind.name == "platform_assessments" else None
-            # A savepoint: a file found unreadable half-way aborts its COPY, not the ledger update below.
-            with conn.transaction(), conn.cursor() as cur, cur.copy(copy_sql) as copy:
-                # Dumpers chosen once per column, not looked up per value (profiled: ~40 % of write_row).
-                copy.set_types(copy_types(kind))
-                # Duplicate keys are found by PostgreSQL after the COPY (quarantine_duplicates), so memory
-                # stays flat however many rows a file has.
-                for row_number, sheet, values, warns in parse_rows(path, kind, outcome, display_name=original_name,
-                                                                   check_keys=False, submitter=submitter,
-                                                                   owner_districts=owners, period=period):
-                    copy.write_row(
-                        (submission_id, load_id, row_number, sheet or "",
-                         *(values[c] for c in contract_names), warns)
-                    )
-                    if outcome.rows_loaded % 1000 == 0:
-                        faults.point("load.copy")
-                    if progress and outcome.rows_received % 50_000 == 0:
-                        progress(outcome.rows_received)
-        except FileRejected as e:
-            outcome.rejected, outcome.rejected_rule = str(e), e.reason
-        if outcome.rejected is None and outcome.rows_loaded:
-            quarantine_duplicates(conn, kind, load_id, outcome)
-        if outcome.rejected is None and outcome.rows_loaded == 0:
-            outcome.rejected = f"{original_name}: no row passed the critical rules ({outcome.rows_quarantined} quarantined)"
-            outcome.rejected_rule = "no_valid_rows"
-        if outcome.rejected and outcome.rows_loaded:
-            # Nothing of a rejected file stays in raw; the ledger and the archive keep the evidence.
-            conn.execute(sql.SQL("delete from {} where load_id = %s").format(sql.Identifier("raw", kind.raw_table)), (load_id,))
-        if outcome.problems:
-            with conn.cursor() as cur, cur.copy(
-                "copy audit.rejected_rows (submission_id, load_id, source_row_number, source_sheet, column_name, "
-                "submitted_value, rule, severity, message, row_data) from stdin"
-            ) as copy:
-                for p in outcome.problems:
-                    copy.write_row((submission_id, load_id, p["row"], p["sheet"], p["column"],
-                                    None if p["value"] is None else str(p["value"])[:1000],
-                                    p["rule"], p["severity"], p["message"], json.dumps(p["row_data"], ensure_ascii=False)))
-        conn.execute(
-            "update audit.loads set finished_at = now(), rows_loaded = %s, rows_quarantined = %s, intake_details = %s "
-            "where load_id = %s",
-            (0 if outcome.rejected else outcome.rows_loaded, outcome.rows_quarantined,
-             json.dumps(outcome.intake_details(), ensure_ascii=False, default=str), load_id),
-        )
-        counts = dict(
-            load_id=load_id, rows_received=outcome.rows_received,
-            rows_loaded=0 if outcome.rejected else outcome.rows_loaded,
-            rows_quarantined=outcome.rows_quarantined, rows_with_warnings=outcome.rows_with_warnings,
-            file_format=outcome.format, encoding=outcome.encoding,
-        )
-        if outcome.rejected:
-            ledger.set_status(conn, submission_id, "rejected", outcome.rejected, **counts)
-        else:
-            ledger.set_status(
-                conn, submission_id, "parsed",
-                f"{outcome.rows_loaded} rows loaded, {outcome.rows_quarantined} quarantined", **counts,
-            )
-        faults.point("load.before_commit")
-    faults.point("load.committed")
-    return outcome
+    """received -> parsed (rows in raw, bad rows in audit.rejected_rows) or -> rejected. One transaction.
+
+    The pipeline's load step (stic.pipeline.load_step: load_rows, then the ledger's transition), kept under
+    this name for those who load one submission by hand (the benchmarks, tests).
+    """
+    from stic import pipeline
+
+    return pipeline.load_step(conn, submission_id, progress)

@@ -6,6 +6,7 @@ import logging
 import os
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -13,9 +14,9 @@ import psycopg
 
 from stic import faults, ledger
 from stic.config import settings
-from stic.ledger import declarations
-from stic.load import load_submission
-from stic.quality.gx import validate_load
+from stic.ledger import Status, declarations
+from stic.load import LoadOutcome, ParseOutcome, load_rows
+from stic.quality import gx
 from stic.warehouse import db
 
 log = logging.getLogger(__name__)
@@ -60,18 +61,13 @@ def process(conn, submission_id: int, url: str | None = None) -> Outcome:
     a receipt ("internal error while reading: …"), so a file that trips a bug can never block the queue.
     """
     sub = ledger.get(conn, submission_id)
-    # One submitter's submissions are processed one at a time, whichever worker picks them up.
-    lock = f"stic.submitter:{sub['submitter_code']}"
-    conn.execute("select pg_advisory_lock(hashtext(%s))", (lock,))
-    try:
+    with ledger.submitter_lock(conn, sub["submitter_code"]):
         try:
             return _process(conn, submission_id, url)
         except _NOT_THE_FILES_FAULT:
             raise
         except Exception as e:
             return _failed(conn, submission_id, e)
-    finally:
-        conn.execute("select pg_advisory_unlock(hashtext(%s))", (lock,))
 
 
 def _failed(conn, submission_id: int, exc: Exception) -> Outcome:
@@ -82,8 +78,8 @@ def _failed(conn, submission_id: int, exc: Exception) -> Outcome:
         attempts = ledger.record_error(conn, submission_id, text)
         status = ledger.get(conn, submission_id)["status"]
         if status not in ledger.TERMINAL and attempts >= limit:
-            ledger.set_status(
-                conn, submission_id, "rejected",
+            ledger.transition(
+                conn, submission_id, ledger.UNFINISHED, Status.REJECTED,
                 f"internal error while reading: {text} (failed {attempts} times; the file is kept in the archive "
                 f"and the data team has been told — send it again as CSV or XLSX if it is urgent)")
     if status not in ledger.TERMINAL and attempts >= limit:
@@ -95,38 +91,66 @@ def _failed(conn, submission_id: int, exc: Exception) -> Outcome:
 
 def _process(conn, submission_id: int, url: str | None) -> Outcome:
     sub = ledger.get(conn, submission_id)
-    if sub["status"] == "received" and declarations.is_nil_file_name(sub["original_name"]):
+    if sub["status"] == Status.RECEIVED and declarations.is_nil_file_name(sub["original_name"]):
         declarations.accept(conn, submission_id)  # "nothing to report": zero rows, nothing to load
         sub = ledger.get(conn, submission_id)
-    if sub["status"] == "received":
+    if sub["status"] == Status.RECEIVED:
         faults.fail("pipeline.load", sub["original_name"])
-        load_submission(conn, submission_id)
+        load_step(conn, submission_id)
         sub = ledger.get(conn, submission_id)
-    if sub["status"] == "parsed":
-        validate_load(conn, submission_id, url=url)
+    if sub["status"] == Status.PARSED:
+        validate_step(conn, submission_id, url=url)
         sub = ledger.get(conn, submission_id)
-    if sub["status"] == "validated":
+    if sub["status"] == Status.VALIDATED:
         # A crash may have cut off the receipt of the submission this one corrects: write it while it is
         # still the published one, so its history reads published -> superseded as in an uninterrupted run.
-        for (earlier,) in conn.execute(
-            "select submission_id from audit.submissions where submitter_code = %s and kind = %s and period = %s "
-            "and status = 'published' and submission_id < %s",
-            (sub["submitter_code"], sub["kind"], sub["period"], submission_id),
-        ).fetchall():
+        for earlier in ledger.published_before(conn, sub):
             _write_receipt(conn, earlier)
         ledger.publish(conn, submission_id)
         faults.point("publish.committed")
         sub = ledger.get(conn, submission_id)
-        if sub["part_set"] and sub["status"] == "published":
+        if sub["part_set"] and sub["status"] == Status.PUBLISHED:
             # The last part to arrive publishes its whole set: every part gets its receipt now.
-            for (other,) in conn.execute(
-                "select submission_id from audit.submissions where submitter_code = %s and kind = %s and period = %s "
-                "and part_set = %s and part_total = %s and status = 'published' and submission_id <> %s",
-                (sub["submitter_code"], sub["kind"], sub["period"], sub["part_set"], sub["part_total"], submission_id),
-            ).fetchall():
+            for other in ledger.published_parts(conn, sub):
                 _write_receipt(conn, other)
     _write_receipt(conn, submission_id)
     return outcome(conn, submission_id, is_new=True)
+
+
+def load_step(conn, submission_id: int, progress=None) -> ParseOutcome:
+    """received -> parsed (rows in raw, bad rows in audit.rejected_rows) or -> rejected: the rows and the
+    ledger's move in one transaction, all or nothing; the row lock keeps a second worker from loading it too."""
+    with conn.transaction():
+        sub = ledger.lock_row(conn, submission_id)
+        if sub["status"] != Status.RECEIVED:
+            log.info("submission %s is %s; nothing to load", submission_id, sub["status"])
+            return LoadOutcome()
+        out = load_rows(conn, sub, progress)
+        ledger.transition(conn, submission_id, Status.RECEIVED, out.status, out.reason, **out.ledger_fields())
+        faults.point("load.before_commit")
+    faults.point("load.committed")
+    return out
+
+
+def validate_step(conn, submission_id: int, url: str | None = None) -> gx.SuiteRun | None:
+    """parsed -> validated, or -> rejected when a critical expectation fails on the submission's batch.
+
+    The suite runs outside a transaction (it reads through its own connection); its results and the move are
+    then written together, unless another worker got there first."""
+    sub = ledger.get(conn, submission_id)
+    if sub["status"] != Status.PARSED:
+        return None
+    run = gx.validate_batch(sub, url=url)
+    faults.point("validate.ran")
+    with conn.transaction():
+        if ledger.lock_row(conn, submission_id)["status"] != Status.PARSED:  # another worker got here first
+            return run
+        gx.store_run(conn, run, "load", submission_id=submission_id, load_id=sub["load_id"],
+                     rows_checked=sub["rows_loaded"])
+        to, reason = gx.verdict(run)
+        ledger.transition(conn, submission_id, Status.PARSED, to, reason, validation_success=run.success)
+    faults.point("validate.committed")
+    return run
 
 
 def _write_receipt(conn, submission_id: int) -> None:
@@ -149,21 +173,41 @@ def outcome(conn, submission_id: int, is_new: bool) -> Outcome:
     )
 
 
+def settle_registration(conn, reg: ledger.Registration) -> bool:
+    """What every channel does right after registering: a new registration that ended at once (rejected at
+    the door by a submission rule, a duplicate) gets its receipt. Returns whether work is left."""
+    if reg.status not in ledger.TERMINAL:
+        return True
+    if reg.is_new:
+        _write_receipt(conn, reg.submission_id)
+    return False
+
+
+def register_and_process(conn, path: Path, *, submitter: str, kind: str, period: str, channel: str = "file",
+                         landing_path: str | None = None, original_name: str | None = None, url: str | None = None,
+                         on_registered: Callable[[ledger.Registration], None] | None = None) -> Outcome:
+    """Register a file of any channel (a landing file, an agency pull, a declaration) and take it as far as it
+    goes; `on_registered` runs between the two (the agency pull moves its watermark there). Safe to call
+    again with the same file."""
+    reg = ledger.register(conn, path, submitter=submitter, kind=kind, period=period, channel=channel,
+                          landing_path=landing_path, original_name=original_name)
+    if on_registered is not None:
+        on_registered(reg)
+    if not settle_registration(conn, reg):
+        return outcome(conn, reg.submission_id, is_new=reg.is_new)
+    out = process(conn, reg.submission_id, url=url)
+    out.is_new = reg.is_new
+    return out
+
+
 def ingest_file(path: Path, *, submitter: str, kind: str, period: str, landing_path: str | None = None,
                 original_name: str | None = None, url: str | None = None) -> Outcome:
     """Register a file and take it as far as it goes. Safe to call again with the same file."""
     url = url or db.warehouse_url()
     with db.connect(url, autocommit=True) as conn:
         db.init_schema(conn)
-        reg = ledger.register(conn, path, submitter=submitter, kind=kind, period=period,
-                              landing_path=landing_path, original_name=original_name)
-        if reg.status in ledger.TERMINAL:
-            if reg.is_new:
-                _write_receipt(conn, reg.submission_id)
-            return outcome(conn, reg.submission_id, is_new=reg.is_new)
-        out = process(conn, reg.submission_id, url=url)
-        out.is_new = reg.is_new
-        return out
+        return register_and_process(conn, path, submitter=submitter, kind=kind, period=period,
+                                    landing_path=landing_path, original_name=original_name, url=url)
 
 
 @dataclass
@@ -267,9 +311,7 @@ def scan_pending(url: str | None = None, incoming: Path | None = None) -> Landin
         return scan
     with db.connect(url, autocommit=True) as conn:
         db.init_schema(conn)
-        seen = {(r[0], r[1]) for r in conn.execute(
-            "select landing_path, sha256 from audit.submissions where landing_path is not null"
-        )}
+        seen = ledger.landing_seen(conn)
         seen_paths = {p for p, _ in seen}
     settle = settings().landing_settle_seconds
     now = time.time()
@@ -326,16 +368,11 @@ def register_landing_files(url: str | None = None, skipped: list[str] | None = N
                 skipped.append(why)
                 continue
             log.info("%s: submission %s (%s)", f.landing_path, reg.submission_id, reg.status)
-            if reg.status not in ledger.TERMINAL:
+            if settle_registration(conn, reg):  # else rejected at the door (a submission rule): receipted
                 todo.append({"submission_id": reg.submission_id, "landing_path": f.landing_path})
-            elif reg.is_new:
-                _write_receipt(conn, reg.submission_id)  # rejected at the door (a submission rule): tell them
         # and anything a crash (or an internal error) left half-way
         done = {t["submission_id"] for t in todo}
-        for sid, path in conn.execute(
-            "select submission_id, coalesce(landing_path, original_name) from audit.submissions "
-            "where status in ('received', 'parsed', 'validated') order by 1"
-        ).fetchall():
+        for sid, path in ledger.unfinished(conn):
             if sid not in done:
                 todo.append({"submission_id": sid, "landing_path": path})
     # In submission-id order: a file a crash left half-way is older than the ones registered in this pass, and
@@ -389,7 +426,4 @@ def resume_unfinished(url: str | None = None) -> list[Outcome]:
     url = url or db.warehouse_url()
     with db.connect(url, autocommit=True) as conn:
         db.init_schema(conn)
-        ids = [r[0] for r in conn.execute(
-            "select submission_id from audit.submissions where status in ('received', 'parsed', 'validated') order by 1"
-        )]
-        return [process(conn, i, url=url) for i in ids]
+        return [process(conn, sid, url=url) for sid, _ in ledger.unfinished(conn)]

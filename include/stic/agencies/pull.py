@@ -34,6 +34,7 @@ from stic.contract.kinds import AGENCY_KINDS, FIRST_YEAR
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+EMPTY = "empty"  # the status of an interval's result when the interval had no records (no submission)
 TokenProvider = Callable[[], "str | None"]
 
 
@@ -329,7 +330,7 @@ def ingest_interval(agency: str, kind: str, since: dt.datetime, until: dt.dateti
                                             f"(see stic.contract.kinds.AGENCY_KINDS: {sorted(AGENCY_KINDS.get(agency, ()))})")
     records = pull_interval(base_url, agency, kind, since, until, token_provider, **pull_kw)
     result = {"agency": agency, "kind": kind, "updated_since": iso(since), "updated_until": iso(until),
-              "records": len(records), "submission_id": None, "status": "empty", "is_new": False}
+              "records": len(records), "submission_id": None, "status": EMPTY, "is_new": False}
     url = url or db.warehouse_url()
     with db.connect(url, autocommit=True) as conn:
         db.init_schema(conn)
@@ -341,14 +342,15 @@ def ingest_interval(agency: str, kind: str, since: dt.datetime, until: dt.dateti
             path = Path(tmp) / name
             path.write_bytes(document(agency, kind, since, until, records))
             sha, _ = ledger.sha256_file(path)
-            reg = ledger.register(conn, path, submitter=agency, kind=kind, period=str(since.year),
-                                  channel="api", original_name=name)
-        result["watermark"] = iso(advance_watermark(conn, agency, kind, until, reg.submission_id, sha))
-        if reg.status in ledger.TERMINAL:
-            out = pipeline.outcome(conn, reg.submission_id, is_new=reg.is_new)
-        else:
-            out = pipeline.process(conn, reg.submission_id, url=url)
-            out.is_new = reg.is_new
+
+            def registered(reg: ledger.Registration) -> None:
+                # The watermark moves once the interval is in the ledger, before it is loaded.
+                result["watermark"] = iso(advance_watermark(conn, agency, kind, until, reg.submission_id, sha))
+
+            # The same register -> process as a landing file's, receipt of a registration that ended at once included.
+            out = pipeline.register_and_process(conn, path, submitter=agency, kind=kind, period=str(since.year),
+                                                channel="api", original_name=name, url=url,
+                                                on_registered=registered)
     result.update(out.as_dict(), records=len(records), updated_since=iso(since), updated_until=iso(until))
     return result
 
@@ -388,6 +390,8 @@ def pull_since_watermark(agency: str, kind: str, until: dt.datetime | None = Non
 
 
 def cmd_pull(args) -> int:
+    from stic.ledger import Status
+
     try:
         results = pull_since_watermark(
             args.agency.upper(), args.kind, until=args.until and utc(args.until),
@@ -402,7 +406,7 @@ def cmd_pull(args) -> int:
               # an internal error: recorded, and retried by the next run until STIC_MAX_ATTEMPTS rejects it
               + (f"; internal error {r['attempts_failed']} time(s): {r['error']}" if r.get("error") else ""))
     print(json.dumps(results, indent=2, ensure_ascii=False, default=str) if args.json else "", end="")
-    return 0 if all(r["status"] in ("published", "duplicate", "empty") for r in results) else 1
+    return 0 if all(r["status"] in (Status.PUBLISHED, Status.DUPLICATE, EMPTY) for r in results) else 1
 
 
 def add_cli(subparsers) -> None:

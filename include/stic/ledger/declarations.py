@@ -50,7 +50,7 @@ def _text(sub: dict) -> str:
 def accept(conn: psycopg.Connection, submission_id: int) -> str:
     """received -> validated (or rejected) for a declaration; the pipeline publishes it next, as any file."""
     sub = ledger.get(conn, submission_id)
-    if sub["status"] != "received":
+    if sub["status"] != ledger.Status.RECEIVED:
         return sub["status"]
     text = _text(sub)
     replace = REPLACE_LINE in text.lower()
@@ -65,23 +65,23 @@ def accept(conn: psycopg.Connection, submission_id: int) -> str:
         ).fetchone()
         counts = {"rows_received": 0, "rows_loaded": 0, "rows_quarantined": 0, "rows_with_warnings": 0}
         if data and not replace:
-            ledger.set_status(
-                conn, submission_id, "rejected",
+            ledger.transition(
+                conn, submission_id, ledger.Status.RECEIVED, ledger.Status.REJECTED,
                 f"declared nothing to report for {sub['submitter_code']} {sub['kind']} {sub['period']}, but submission "
                 f"{data[0]} with data is published for it; nothing was changed. If that data must be withdrawn, send "
                 f"the declaration again with the line '{REPLACE_LINE}' (stic declare-nil --replace-published)",
                 **counts)
-            return "rejected"
+            return ledger.Status.REJECTED
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         # a declaration written by `stic declare-nil` states its note on a line of its own
         stated = [line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("note:")]
         note = stated[0] if stated else " ".join(line for line in lines if line.lower() != REPLACE_LINE)
-        ledger.set_status(
-            conn, submission_id, "validated",
+        ledger.transition(
+            conn, submission_id, ledger.Status.RECEIVED, ledger.Status.VALIDATED,
             f"declared nothing to report (0 rows){': ' + note[:500] if note else ''}"
             + (f"; withdraws the data of submission {data[0]}" if data else ""),
             **counts)
-    return "validated"
+    return ledger.Status.VALIDATED
 
 
 def declaration_text(submitter: str, kind: str, period: str, note: str | None, replace_published: bool) -> str:
@@ -115,7 +115,7 @@ def cmd_declare_nil(args) -> int:
     out = declare_nil(args.submitter.strip().upper(), args.kind.strip(), args.period.strip().upper(), args.note,
                       replace_published=args.replace_published)
     what = f"{out.submitter_code} {out.kind} {out.period}"
-    if out.status == "published":
+    if out.status == ledger.Status.PUBLISHED:
         print(f"{what}: declared nothing to report — submission {out.submission_id} published "
               f"(receipt: stic receipt {out.submission_id})")
         return 0

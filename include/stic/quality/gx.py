@@ -23,8 +23,8 @@ from pathlib import Path
 
 import psycopg
 
-from stic import faults, ledger
 from stic.config import settings, switch_off_telemetry
+from stic.ledger.status import Status
 from stic.warehouse import db
 
 log = logging.getLogger(__name__)
@@ -326,32 +326,29 @@ def store_run(conn: psycopg.Connection, run: SuiteRun, target: str, submission_i
     return run_id
 
 
-def validate_load(conn: psycopg.Connection, submission_id: int, url: str | None = None) -> SuiteRun | None:
-    """parsed -> validated, or -> rejected when a critical expectation fails on the submission's batch."""
-    sub = ledger.get(conn, submission_id)
-    if sub["status"] != "parsed":
-        return None
+def validate_batch(sub: dict, url: str | None = None) -> SuiteRun:
+    """Run the kind's raw suite on a parsed submission's load (a ledger row); nothing is written."""
     kind, load_id = sub["kind"], sub["load_id"]
     query = f"select * from raw.{kind} where load_id = {int(load_id)}"
-    run = run_suite(f"raw_{kind}", query, asset_name=f"raw_{kind}_batch", url=url)
-    faults.point("validate.ran")
-    with conn.transaction():
-        current = conn.execute(
-            "select status from audit.submissions where submission_id = %s for update", (submission_id,)
-        ).fetchone()[0]
-        if current != "parsed":  # another worker got here first
-            return run
-        store_run(conn, run, "load", submission_id=submission_id, load_id=load_id, rows_checked=sub["rows_loaded"])
-        if run.success:
-            ledger.set_status(conn, submission_id, "validated",
-                              f"suite {run.suite_name}: {run.evaluated} checks, {run.warnings} warning(s)",
-                              validation_success=True)
-        else:
-            ledger.set_status(conn, submission_id, "rejected",
-                              f"failed critical validation rule(s): {', '.join(run.failed_rules)} (suite {run.suite_name})",
-                              validation_success=False)
-    faults.point("validate.committed")
-    return run
+    return run_suite(f"raw_{kind}", query, asset_name=f"raw_{kind}_batch", url=url)
+
+
+def verdict(run: SuiteRun) -> tuple[Status, str]:
+    """Where a load's suite run sends its submission (a critical failure rejects it), and why."""
+    if run.success:
+        return Status.VALIDATED, f"suite {run.suite_name}: {run.evaluated} checks, {run.warnings} warning(s)"
+    return Status.REJECTED, f"failed critical validation rule(s): {', '.join(run.failed_rules)} (suite {run.suite_name})"
+
+
+def validate_load(conn: psycopg.Connection, submission_id: int, url: str | None = None) -> SuiteRun | None:
+    """parsed -> validated, or -> rejected when a critical expectation fails on the submission's batch.
+
+    The pipeline's validation step (stic.pipeline.validate_step: validate_batch, store_run, then the ledger's
+    transition), kept under this name for those who validate one submission by hand (the benchmarks, tests).
+    """
+    from stic import pipeline
+
+    return pipeline.validate_step(conn, submission_id, url=url)
 
 
 def data_docs_index() -> Path:
