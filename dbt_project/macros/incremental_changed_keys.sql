@@ -35,9 +35,10 @@
 
 
 {#- A pre-hook of the models that read the ledger incrementally: wait for transactions that publish or
-    unpublish submissions to commit, and hold new ones until this model commits (stic.ledger.PUBLICATION_LOCK). -#}
+    unpublish submissions to commit, and hold new ones until this model commits. The lock's name is the var
+    stic_publication_lock, which stic sets from stic.ledger.PUBLICATION_LOCK (the name the ledger locks). -#}
 {% macro lock_ledger_publications() -%}
-    select pg_advisory_xact_lock(hashtext('stic.ledger.publication'))
+    select pg_advisory_xact_lock(hashtext('{{ var("stic_publication_lock") }}'))
 {%- endmacro %}
 
 {#- True when a run should read only the changed keys: is_incremental(), {{ this }} already has the

@@ -7,9 +7,16 @@ import os
 from pathlib import Path
 
 from stic.config import environ, settings, switch_off_telemetry
+from stic.ledger import PUBLICATION_LOCK
 from stic.warehouse import db
 
 log = logging.getLogger(__name__)
+
+# Vars every dbt invocation gets, so that the names dbt and the Python side share cannot drift apart:
+# the advisory lock the incremental facts take (macro lock_ledger_publications) is the one the ledger takes
+# when it publishes. dbt_project.yml's defaults (for Cosmos and dbt by hand) equal these
+# (tests/dbt/test_project_vars.py).
+PROJECT_VARS: dict[str, str] = {"stic_publication_lock": PUBLICATION_LOCK}
 
 
 class DbtFailed(RuntimeError):
@@ -51,7 +58,7 @@ def run(args: list[str], url: str | None = None, quiet: bool = False) -> object:
     needs_db = args[0] not in ("parse", "deps", "clean", "ls", "list")
     # parse/ls need a profile but no server: no embedded server is started for them.
     env = env_for(url or db.warehouse_url(start=needs_db))
-    full = [*args, "--project-dir", str(project), "--profiles-dir", env["DBT_PROFILES_DIR"]]
+    full = [*with_project_vars(args), "--project-dir", str(project), "--profiles-dir", env["DBT_PROFILES_DIR"]]
     if quiet:
         full = ["--quiet", *full]
     with environ(env):
@@ -64,6 +71,36 @@ def run(args: list[str], url: str | None = None, quiet: bool = False) -> object:
         detail = "; ".join(failed) or (str(res.exception) if res.exception else "see dbt_project/logs/dbt.log")
         raise DbtFailed(f"dbt {' '.join(args)} failed: {detail}")
     return res.result
+
+
+def with_project_vars(args: list[str]) -> list[str]:
+    """args with one `--vars` holding the caller's vars (`--vars X` or `--vars=X`, YAML) and PROJECT_VARS.
+
+    dbt keeps only the last `--vars` given, so the caller's are merged rather than appended to; PROJECT_VARS
+    win over a caller's value for the same name.
+    """
+    import yaml
+
+    rest: list[str] = []
+    given: dict = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--vars" and i + 1 < len(args):
+            text, i = args[i + 1], i + 2
+        elif arg.startswith("--vars="):
+            text, i = arg.removeprefix("--vars="), i + 1
+        else:
+            rest.append(arg)
+            i += 1
+            continue
+        parsed = yaml.safe_load(text) or {}
+        if not isinstance(parsed, dict):
+            raise ValueError(f"dbt --vars must be a YAML mapping, got {text!r}")
+        given.update(parsed)
+    # YAML, not JSON: a caller's value keeps its type (an unquoted date stays a date).
+    merged = yaml.safe_dump({**given, **PROJECT_VARS}, default_flow_style=True, sort_keys=False, width=10**6)
+    return [*rest, "--vars", merged.strip()]
 
 
 def _on_event(event) -> None:

@@ -1,37 +1,7 @@
-{#- Only rows of published submissions (int_submissions_published), ranked by report precedence. -#}
+{#- Only rows of published submissions (macro published_rows), ranked by report precedence. -#}
 with
 
-platform_assessments as (
-
-    select * from {{ ref('stg_raw__platform_assessments') }}
-
-),
-
-published_submissions as (
-
-    select * from {{ ref('int_submissions_published') }}
-
-),
-
-published as (
-
-    select
-        platform_assessments.*,
-        published_submissions.submitter_code,
-        published_submissions.reporting_period,
-        published_submissions.reporting_year,
-        published_submissions.period_start_date,
-        published_submissions.period_end_date,
-        published_submissions.is_annual,
-        published_submissions.channel,
-        published_submissions.published_at,
-        published_submissions.submitter_type,
-        published_submissions.precedence_rank
-    from platform_assessments
-    inner join published_submissions
-        on platform_assessments.submission_id = published_submissions.submission_id
-
-),
+{{ published_rows('platform_assessments') }},
 
 ranked as (
 
