@@ -1,12 +1,21 @@
-"""Shared helpers for the suites: every expectation carries its severity and the rule it enforces."""
+"""Shared helpers for the suites: every expectation carries its severity and the rule it enforces; a mart's columns
+and key come from its dbt contract (mart_contract), so a suite names only its own checks."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
 import great_expectations as gx
 import great_expectations.expectations as gxe
+import yaml
 
+from stic.config import settings
 from stic.contract import codes
 from stic.contract.kinds import CODE, MONEY, NUMBER, SHARE, Kind
+from stic.warehouse.dbt_runner import manifest_path
 
 CRITICAL, WARNING = "critical", "warning"
 
@@ -88,13 +97,85 @@ CODE_COLUMNS = {
 }
 
 
-def mart_suite(name: str, table: str, key: list[str], columns: list[str], *,
-               published_only: bool = True) -> gx.ExpectationSuite:
+@dataclass(frozen=True)
+class MartContract:
+    """A mart's columns, in order, and primary key, as its dbt contract declares them."""
+
+    model: str
+    columns: tuple[str, ...]
+    primary_key: tuple[str, ...]
+    enforced: bool
+    source: str
+
+
+def mart_contract(model: str) -> MartContract:
+    """The contract of marts.<model>: read from the dbt manifest when it is at least as new as the marts' yml
+    (dbt_project/models/marts/**), else from the yml itself, so a suite never restates the model's columns."""
+    ymls = sorted((settings().dbt_project_dir / "models" / "marts").rglob("*.yml"))
+    yml_stamps = tuple((str(p), p.stat().st_mtime_ns) for p in ymls)
+    found = None
+    manifest = manifest_path()
+    try:
+        stamp = manifest.stat().st_mtime_ns
+    except FileNotFoundError:
+        stamp = None
+    if stamp is not None and stamp >= max((t for _p, t in yml_stamps), default=0):
+        found = _manifest_contracts(str(manifest), stamp).get(model)
+    if found is None:  # no manifest, an older one, or one parsed before this model existed
+        found = _yml_contracts(yml_stamps).get(model)
+    if found is None:
+        raise LookupError(f"marts.{model}: no model of that name under dbt_project/models/marts declares its columns")
+    if not found.enforced:
+        raise LookupError(f"marts.{model}: its columns in {found.source} are not an enforced contract "
+                          "(config: {contract: {enforced: true}}), so its suite cannot rely on them")
+    return found
+
+
+def _primary_key(columns: list[dict], constraints: list[dict] | None) -> tuple[str, ...]:
+    on_columns = [c["name"] for c in columns if any(k.get("type") == "primary_key" for k in c.get("constraints") or [])]
+    on_model = [k.get("columns") or [] for k in constraints or [] if k.get("type") == "primary_key"]
+    return tuple(on_columns or (on_model[0] if on_model else ()))
+
+
+@lru_cache(maxsize=2)
+def _manifest_contracts(path: str, _stamp: int) -> dict[str, MartContract]:
+    nodes = json.loads(Path(path).read_text(encoding="utf-8"))["nodes"].values()
+    out = {}
+    for n in nodes:
+        if n["resource_type"] == "model" and n["original_file_path"].startswith("models/marts/"):
+            columns = list(n["columns"].values())
+            out[n["name"]] = MartContract(
+                n["name"], tuple(c["name"] for c in columns), _primary_key(columns, n.get("constraints")),
+                bool(((n.get("config") or {}).get("contract") or {}).get("enforced")), path)
+    return out
+
+
+@lru_cache(maxsize=2)
+def _yml_contracts(stamps: tuple[tuple[str, int], ...]) -> dict[str, MartContract]:
+    out = {}
+    for path, _stamp in stamps:
+        for m in (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("models") or []:
+            columns = m.get("columns") or []
+            out[m["name"]] = MartContract(
+                m["name"], tuple(c["name"] for c in columns), _primary_key(columns, m.get("constraints")),
+                bool(((m.get("config") or {}).get("contract") or {}).get("enforced")), path)
+    return out
+
+
+def mart_suite(table: str, *, key: list[str] | None = None, published_only: bool = True) -> gx.ExpectationSuite:
     """The checks every mart gets after a build: its key, its codes, its money, its provenance.
 
+    The columns and, unless `key` names another (a natural key), the key are the model's dbt contract's
+    (mart_contract); the suite is named after the table (marts.fct_projects: marts_fct_projects).
     `published_only=False` is for the auditors' trail (rpt_row_lineage), which keeps the rows of superseded and
     other unpublished submissions on purpose; its suite checks that only published rows are shown in a mart."""
-    suite = gx.ExpectationSuite(name=name)
+    schema, model = table.split(".")
+    contract = mart_contract(model)
+    key = list(key or contract.primary_key)
+    if not key:
+        raise LookupError(f"{table}: its dbt contract ({contract.source}) declares no primary key; name one (key=)")
+    columns = contract.columns
+    suite = gx.ExpectationSuite(name=f"{schema}_{model}")
     for col in key:
         add(suite, gxe.ExpectColumnValuesToNotBeNull(column=col), CRITICAL, "primary_key",
             f"Every row of {table} has its {col.replace('_', ' ')}.")

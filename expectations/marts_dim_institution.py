@@ -5,12 +5,10 @@ import great_expectations.expectations as gxe
 from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.dim_institution"
-KEY = ["institution_id"]
-COLUMNS = ["institution_id", "normalised_name", "institution_name"]
 
 
 def build_suite():
-    suite = mart_suite("marts_dim_institution", TABLE, KEY, COLUMNS)
+    suite = mart_suite(TABLE)
     add(suite, gxe.ExpectColumnValuesToBeUnique(column="normalised_name"), CRITICAL, "primary_key",
         "One row per normalised institution name.")
     add(suite, gxe.ExpectColumnValuesToNotBeNull(column="institution_name"), CRITICAL, "labels",

@@ -5,12 +5,10 @@ import great_expectations.expectations as gxe
 from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.dim_institution_type"
-KEY = ["institution_type_code"]
-COLUMNS = ["institution_type_code", "name_en", "name_zh"]
 
 
 def build_suite():
-    suite = mart_suite("marts_dim_institution_type", TABLE, KEY, COLUMNS)
+    suite = mart_suite(TABLE)
     for col in ("name_en", "name_zh"):
         add(suite, gxe.ExpectColumnValuesToNotBeNull(column=col), CRITICAL, "labels",
             f"Every institution type has its {col.replace('_', ' ')} (from include/stic/contract/reference/codelists.yml).")

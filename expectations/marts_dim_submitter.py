@@ -3,17 +3,8 @@
 from ._common import mart_suite
 
 TABLE = "marts.dim_submitter"
-KEY = ["submitter_code"]
-COLUMNS = [
-    "submitter_code",
-    "submitter_type",
-    "submitter_name_en",
-    "submitter_name_zh",
-    "precedence_rank",
-    "is_district",
-]
 
 
 def build_suite():
-    suite = mart_suite("marts_dim_submitter", TABLE, KEY, COLUMNS)
+    suite = mart_suite(TABLE)
     return suite

@@ -5,33 +5,10 @@ import great_expectations.expectations as gxe
 from ._common import CRITICAL, WARNING, add, mart_suite
 
 TABLE = "marts.fct_ip_transactions"
-KEY = ["transaction_code"]
-COLUMNS = [
-    "transaction_code",
-    "submitter_code",
-    "submission_id",
-    "field_code",
-    "seller_district_code",
-    "ip_type",
-    "transaction_type",
-    "seller_name",
-    "seller_type",
-    "buyer_name",
-    "buyer_region",
-    "inventor_award_share",
-    "row_warnings",
-    "reporting_period",
-    "listing_date",
-    "deal_date",
-    "listed_price_yuan",
-    "deal_amount_yuan",
-    "net_revenue_yuan",
-    "published_at",
-]
 
 
 def build_suite():
-    suite = mart_suite("marts_fct_ip_transactions", TABLE, KEY, COLUMNS)
+    suite = mart_suite(TABLE)
     add(
         suite,
         gxe.ExpectColumnValuesToBeBetween(column="inventor_award_share", min_value=0, max_value=1),

@@ -3,24 +3,8 @@
 from ._common import mart_suite
 
 TABLE = "marts.fct_technology_exports"
-KEY = ["transaction_code"]
-COLUMNS = [
-    "transaction_code",
-    "submitter_code",
-    "submission_id",
-    "field_code",
-    "seller_district_code",
-    "ip_type",
-    "seller_name",
-    "buyer_name",
-    "buyer_region",
-    "is_yangtze_delta_buyer",
-    "listing_date",
-    "deal_date",
-    "deal_amount_yuan",
-]
 
 
 def build_suite():
-    suite = mart_suite("marts_fct_technology_exports", TABLE, KEY, COLUMNS)
+    suite = mart_suite(TABLE)
     return suite

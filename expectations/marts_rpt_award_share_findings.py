@@ -5,29 +5,10 @@ import great_expectations.expectations as gxe
 from ._common import WARNING, add, mart_suite
 
 TABLE = "marts.rpt_award_share_findings"
-KEY = ["transaction_code"]
-COLUMNS = [
-    "transaction_code",
-    "submitter_code",
-    "submission_id",
-    "seller_district_code",
-    "rule_code",
-    "finding_code",
-    "severity",
-    "guideline_text",
-    "seller_name",
-    "seller_type",
-    "transaction_type",
-    "inventor_award_share",
-    "deal_date",
-    "net_revenue_yuan",
-    "award_yuan",
-    "floor_award_yuan",
-]
 
 
 def build_suite():
-    suite = mart_suite("marts_rpt_award_share_findings", TABLE, KEY, COLUMNS)
+    suite = mart_suite(TABLE)
     add(
         suite,
         gxe.ExpectTableRowCountToEqual(value=0),

@@ -5,26 +5,10 @@ import great_expectations.expectations as gxe
 from ._common import CRITICAL, WARNING, add, mart_suite
 
 TABLE = "marts.rpt_control_totals"
-KEY = ["figure_code"]
-COLUMNS = [
-    "figure_code",
-    "figure",
-    "as_of",
-    "as_of_date",
-    "window_start",
-    "comparison",
-    "seed_text",
-    "published_value",
-    "warehouse_value",
-    "rows_counted",
-    "tolerance",
-    "difference",
-    "status",
-]
 
 
 def build_suite():
-    suite = mart_suite("marts_rpt_control_totals", TABLE, KEY, COLUMNS)
+    suite = mart_suite(TABLE)
     add(
         suite,
         gxe.UnexpectedRowsExpectation(

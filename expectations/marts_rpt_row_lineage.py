@@ -9,12 +9,10 @@ import great_expectations.expectations as gxe
 from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.rpt_row_lineage"
-KEY = ["lineage_row_id"]
-COLUMNS = ["lineage_row_id", "submission_kind", "business_key", "submission_id", "source_row_number"]
 
 
 def build_suite():
-    suite = mart_suite("marts_rpt_row_lineage", TABLE, KEY, COLUMNS, published_only=False)
+    suite = mart_suite(TABLE, published_only=False)
     add(suite, gxe.UnexpectedRowsExpectation(
         unexpected_rows_query="select * from {batch} where is_in_mart and submission_id not in "
                               "(select submission_id from audit.submissions where status = 'published')"),

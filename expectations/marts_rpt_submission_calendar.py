@@ -5,13 +5,11 @@ import great_expectations.expectations as gxe
 from ._common import CRITICAL, add, mart_suite
 
 TABLE = "marts.rpt_submission_calendar"
-KEY = ["calendar_item_id"]
-COLUMNS = ["calendar_item_id", "submitter_code", "submission_kind", "reporting_period", "calendar_state"]
 STATES = ["received", "late", "missing", "nil_declared", "not_due", "in_progress"]
 
 
 def build_suite():
-    suite = mart_suite("marts_rpt_submission_calendar", TABLE, KEY, COLUMNS)
+    suite = mart_suite(TABLE)
     add(suite, gxe.ExpectColumnValuesToBeInSet(column="calendar_state", value_set=STATES), CRITICAL, "calendar_state",
         "Every expected submission is received, late, missing, declared nil, not yet due or in progress.")
     return suite
