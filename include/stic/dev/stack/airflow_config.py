@@ -1,0 +1,94 @@
+"""The stack's Airflow configuration: every component's environment (docker-compose.yml's x-airflow-common),
+the dbt manifest Cosmos reads, and the airflow CLI run against the stack."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from stic.config import TELEMETRY_OFF, environ, settings
+
+from .layout import StackLayout
+from .services import StackFailed, free_port, with_db
+
+
+def component_env(layout: StackLayout) -> dict[str, str]:
+    """The environment of every component: the same keys as x-airflow-common in docker-compose.yml."""
+    from stic.ops import airflow_env
+
+    stic_env = {
+        "AIRFLOW_HOME": str(layout.home),
+        "STIC_HOME": str(settings().root),
+        "STIC_LANDING_DIR": str(layout.landing),
+        "STIC_REPORTS_DIR": str(layout.base_dir / "reports"),
+        "STIC_DATA_DIR": str(layout.base_dir / "data"),
+        "DBT_LOG_PATH": str(layout.base_dir / "dbt-logs"),
+        "WAREHOUSE_URL": layout.warehouse_url,
+        # The e2e sample is copied in whole just before the DAG runs: nothing to wait for.
+        "STIC_LANDING_SETTLE_SECONDS": os.environ.get("STIC_LANDING_SETTLE_SECONDS", "0"),
+    }
+    with environ(stic_env):
+        env = airflow_env.env(layout.warehouse_url)
+    # The DAG reads the manifest stic.warehouse.dbt_runner.parse publishes under STIC_DATA_DIR/cosmos, where no dbt run
+    # writes (a Cosmos task's dbt rewrites target/manifest.json while other tasks parse the DAG file).
+    # No DBT_TARGET_PATH either: dbt's artifacts stay in dbt_project/target
+    # (as after `stic setup`) and Cosmos runs dbt in a temporary copy of the project.
+    env.pop("DBT_TARGET_PATH", None)
+    secret = uuid.uuid4().hex + uuid.uuid4().hex
+    meta = with_db(layout.pg_url, layout.meta_db, "postgresql+psycopg")
+    env.update(stic_env)
+    env.update(TELEMETRY_OFF)
+    env.update({
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings().root / "dags"),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{layout.api_url}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(layout.home / "passwords.json"),
+        # psycopg 3 for both: Airflow derives the async URL as postgresql+asyncpg, not installed here.
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta,
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": meta,
+        "AIRFLOW__CELERY__BROKER_URL": layout.broker_url(),
+        "AIRFLOW__CELERY__RESULT_BACKEND": with_db(layout.pg_url, layout.meta_db, "db+postgresql"),
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(layout.concurrency),
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secret,
+        "AIRFLOW__API__SECRET_KEY": uuid.uuid4().hex,
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(layout.api_port),
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(layout.logs / "tasks"),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def dbt_parse(env: dict[str, str], logs: Path) -> None:
+    """`stic setup`'s dbt half: the manifest Cosmos reads (published under STIC_DATA_DIR/cosmos)."""
+    code = "from stic.warehouse import dbt_runner; print(dbt_runner.parse())"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    (logs / "dbt-parse.log").write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise StackFailed(f"dbt parse failed; see {logs / 'dbt-parse.log'}\n{proc.stderr[-2000:]}")
+
+
+def run_airflow(env: dict[str, str], cwd: Path, logs: Path, args: list[str], check: bool = True,
+                timeout: float = 600) -> subprocess.CompletedProcess:
+    """The airflow CLI on the stack; its output goes to logs/cli.log."""
+    from stic.ops import airflow_env
+
+    proc = subprocess.run([airflow_env.airflow_bin(), *args], env=env, capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout)
+    with open(logs / "cli.log", "a") as f:
+        f.write(f"$ airflow {' '.join(args)}  (exit {proc.returncode})\n{proc.stdout}{proc.stderr}\n")
+    if check and proc.returncode != 0:
+        raise StackFailed(f"airflow {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc
