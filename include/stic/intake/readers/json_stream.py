@@ -22,7 +22,7 @@ from typing import Any
 
 import ijson
 
-from stic.intake.readers import MAX_COLUMNS, MAX_FIELD_CHARS, FileRejected
+from stic.intake.readers.table import MAX_COLUMNS, MAX_FIELD_CHARS, FileRejected
 
 MAX_JSON_DEPTH = 64  # records are flat objects; a cell holding a list or object is a few levels at most
 MAX_KEY_CHARS = 10_000  # a key is a column header
