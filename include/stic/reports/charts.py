@@ -1,4 +1,4 @@
-"""A small hand-written SVG chart renderer: bar and stacked-bar charts as inline, accessible SVG.
+"""A small hand-written SVG chart renderer: bar, stacked-bar and heatmap charts as inline, accessible SVG.
 
 Every chart is an <svg role="img"> with a <title> and <desc>, and a <title> on each bar (shown as a
 tooltip by browsers and read by screen readers). The pages put a data table beside each chart.
@@ -120,3 +120,62 @@ def stacked_bar_chart(categories: list[str], series: dict[str, list[float]], *, 
         body.append(f'<text x="{lx + 16}" y="{ly}" font-size="12" fill="#222">{escape(text)}</text>')
         lx += 24 + 7 * len(text)
     return _frame(width, height, title, desc, body)
+
+
+def _shade(share: float, color: str) -> str:
+    """`color` at `share` (0..1) of its strength over a near-white ground."""
+    lo = (0xF2, 0xF7, 0xFB)
+    hi = tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))
+    s = max(0.0, min(1.0, share))
+    return "#" + "".join(f"{round(a + (b - a) * s):02x}" for a, b in zip(lo, hi, strict=True))
+
+
+def heatmap(rows: list[str], columns: list[str], values: list[list[float | None]], *, title: str, desc: str = "",
+            unit: str = "", cell_titles: list[list[str]] | None = None, color: str = PALETTE[0],
+            label_width: int = 96, max_width: int = 760) -> Markup:
+    """A grid of shaded cells: one row per label (e.g. a district, in Chinese), one column per category (e.g. a
+    year). A None value is 'no data' (grey, no number), which a 0 is not. `cell_titles` are the tooltips."""
+    n_cols = max(len(columns), 1)
+    cw = max(28.0, min(56.0, (max_width - label_width - 12) / n_cols))
+    ch, top = 22, 40
+    width = int(label_width + cw * n_cols + 12)
+    height = top + ch * len(rows) + 40
+    top_v = max([float(v) for line in values for v in line if v is not None] or [0.0]) or 1.0
+    body: list[str] = []
+    if unit:
+        body.append(f'<text x="{label_width}" y="14" font-size="11" fill="#444">{escape(unit)}</text>')
+    for j, col in enumerate(columns):
+        body.append(f'<text x="{label_width + cw * j + cw / 2:.1f}" y="{top - 6}" text-anchor="middle" font-size="11" '
+                    f'fill="#222">{escape(col)}</text>')
+    for i, (label, line) in enumerate(zip(rows, values, strict=True)):
+        y = top + ch * i
+        body.append(f'<text class="row-label" x="{label_width - 6}" y="{y + ch / 2 + 4:.1f}" text-anchor="end" '
+                    f'font-size="12" fill="#222">{escape(label)}</text>')
+        for j, v in enumerate(line):
+            x = label_width + cw * j
+            share = None if v is None else float(v) / top_v
+            fill = "#e4e4e4" if share is None else _shade(0.08 + 0.92 * share if v else 0.0, color)
+            tip = (cell_titles[i][j] if cell_titles else
+                   f"{label} · {columns[j]}: " + ("no data" if v is None else f"{_fmt(float(v))} {unit}".strip()))
+            body.append(f'<rect class="cell" x="{x:.1f}" y="{y}" width="{cw - 1:.1f}" height="{ch - 1}" fill="{fill}">'
+                        f'<title>{escape(tip)}</title></rect>')
+            if v is not None:
+                ink = "#fff" if share > 0.55 else "#222"
+                body.append(f'<text x="{x + cw / 2 - 0.5:.1f}" y="{y + ch / 2 + 3.5:.1f}" text-anchor="middle" '
+                            f'font-size="10" fill="{ink}" pointer-events="none">{escape(_short(float(v)))}</text>')
+    ly = top + ch * len(rows) + 20
+    lx = label_width
+    for text, fill in (("0", _shade(0.0, color)), (_fmt(top_v / 2), _shade(0.54, color)), (_fmt(top_v), _shade(1.0, color)),
+                       ("no data", "#e4e4e4")):
+        body.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{fill}" stroke="#ccc"/>')
+        body.append(f'<text x="{lx + 16}" y="{ly}" font-size="11" fill="#222">{escape(text)}</text>')
+        lx += 28 + 7 * len(text)
+    return _frame(width, height, title, desc, body)
+
+
+def _short(v: float) -> str:
+    """A number that fits in a cell: 12, 3.4, 12k, 1.2M."""
+    for div, suffix, from_ in ((1e9, "G", 1e9), (1e6, "M", 1e6), (1e3, "k", 1e4)):
+        if abs(v) >= from_:
+            return f"{v / div:.1f}".rstrip("0").rstrip(".") + suffix
+    return _fmt(v)

@@ -1,13 +1,16 @@
 """The auditors' site: a static HTML report of the whole warehouse, readable from disk or any web server.
 
-`build_site(out_dir)` writes out_dir/index.html (ledger with filters, completeness matrix,
-reconciliation with published figures, validation pass rates, funding by source) and
-out_dir/receipts/ (every submission's receipt). Content needs no JavaScript; a few lines of inline
-JS make the ledger filterable. Charts are inline SVG (stic.reports.charts) with a data table beside them.
+`build_site(out_dir)` writes out_dir/index.html, which leads with what auditors look for: a summary bar
+(figures off, findings, overdue and rejected submissions), then reconciliation with the published figures
+(those off first), findings by rule, overdue and rejected submissions; then the ledger with filters, the
+completeness matrix, validation pass rates, funding by source, the innovation indicators by district and
+year, and links. Every number links to its rows: a figure to out_dir/figures/<figure_code>.html (the rows
+it adds up), a finding count to its rows in the findings table, a submission to its receipt under
+out_dir/receipts/. Content needs no JavaScript; a few lines of inline JS make the ledger filterable.
+Charts are inline SVG (stic.reports.charts) with a data table beside them.
 
-It reads the dbt marts when they exist (marts.rpt_submission_completeness, marts.rpt_control_totals,
-marts.fct_project_funding) and otherwise computes from the audit and raw tables, or says what is
-not built yet: a half-built warehouse still gets a site.
+It reads the dbt marts when they exist and otherwise computes from the audit and raw tables, or says what
+is not built yet: a half-built warehouse still gets a site.
 """
 
 from __future__ import annotations
@@ -21,13 +24,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg
-from psycopg.rows import dict_row
 
 from stic.config import settings
 from stic.contract import codes
 from stic.contract.kinds import KINDS, allowed_kinds
-from stic.reports import charts, receipts
+from stic.reports import charts, receipts, site_checks, site_indicators
 from stic.reports.render import render, write_atomic
+from stic.reports.site_checks import FINDING_MARTS, SEVERITY_ORDER, findings, reconciliation  # noqa: F401
+from stic.reports.site_read import exists as _exists  # noqa: F401
+from stic.reports.site_read import query as _query
+from stic.reports.site_read import try_mart as _try_mart
 from stic.warehouse import db
 
 log = logging.getLogger(__name__)
@@ -43,27 +49,6 @@ CELL = {  # completeness status -> (symbol, words)
     "not_due": ("·", "not due yet"),
     "not_expected": ("", "not expected"),
 }
-
-
-def _exists(conn: psycopg.Connection, relation: str) -> bool:
-    return conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()[0]
-
-
-def _query(conn: psycopg.Connection, q: str, params=()) -> list[dict]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(q, params).fetchall()
-
-
-def _try_mart(conn: psycopg.Connection, relation: str, q: str) -> tuple[list[dict] | None, str | None]:
-    """Rows of a mart query, or (None, why not): the mart may not be built, or be half-built."""
-    if not _exists(conn, relation):
-        return None, f"{relation} is not built yet"
-    try:
-        with conn.transaction():
-            return _query(conn, q), None
-    except psycopg.Error as e:
-        log.warning("site: %s unusable: %s", relation, e)
-        return None, f"{relation} could not be read ({e.__class__.__name__}: {str(e).splitlines()[0]})"
 
 
 # ------------------------------------------------------------------------------------------- ledger
@@ -132,56 +117,6 @@ def completeness(conn: psycopg.Connection) -> dict:
         counts[c["status"]] += 1
     return {"source": source, "kinds": kinds, "years": years, "rows": rows, "counts": dict(counts),
             "legend": [(k, *v) for k, v in CELL.items()]}
-
-
-# ----------------------------------------------------------------------------------- reconciliation
-def reconciliation(conn: psycopg.Connection) -> dict:
-    rows, why = _try_mart(conn, "marts.rpt_control_totals", """
-        select * from marts.rpt_control_totals order by figure_code""")
-    if rows is None:
-        return {"built": False, "note": why, "rows": [], "counts": {}}
-    counts = defaultdict(int)
-    for r in rows:
-        counts[r["status"] or "unknown"] += 1
-    return {"built": True, "note": None, "rows": rows, "counts": dict(counts)}
-
-
-# ---------------------------------------------------------------------------------------- findings
-FINDING_MARTS = {  # mart -> the query of its rows as (rule, finding, severity, subject, year, detail, words)
-    "marts.rpt_platform_funding_findings": """
-        select rule_code, finding_code, severity, platform_code as subject, assessment_year::text as year,
-               finding_detail as detail, guideline_text from marts.rpt_platform_funding_findings""",
-    "marts.rpt_award_share_findings": """
-        select rule_code, finding_code, severity, transaction_code as subject, extract(year from deal_date)::text as year,
-               seller_name || ' (' || seller_type || ', ' || transaction_type || ') awarded '
-               || round(inventor_award_share * 100, 1)::text || ' percent of net revenue ' || net_revenue_yuan::text
-               || ' yuan: ' || award_yuan::text || ' yuan, below the floor of ' || floor_award_yuan::text || ' yuan'
-               as detail, guideline_text from marts.rpt_award_share_findings""",
-    "marts.rpt_period_consistency": """
-        select rule_code, finding_code, severity, submission_kind || ' ' || business_key as subject,
-               reporting_period as year, finding_detail as detail, guideline_text from marts.rpt_period_consistency""",
-}
-SEVERITY_ORDER = {"finding": 0, "warning": 1, "info": 2}
-
-
-def findings(conn: psycopg.Connection) -> dict:
-    """The rule findings for auditors, each with the guideline's words, and the count per rule."""
-    rows, notes = [], []
-    for relation, q in FINDING_MARTS.items():
-        got, why = _try_mart(conn, relation, q + " order by 1, 2, 4, 5")
-        if got is None:
-            notes.append(why)
-            continue
-        rows += got
-    rows.sort(key=lambda r: (SEVERITY_ORDER.get(r["severity"], 9), r["rule_code"], r["finding_code"], r["subject"]))
-    counts: dict[tuple, int] = defaultdict(int)
-    words: dict[str, str] = {}
-    for r in rows:
-        counts[(r["rule_code"], r["finding_code"], r["severity"])] += 1
-        words.setdefault(r["finding_code"], r["guideline_text"])
-    by_rule = [{"rule": k[0], "finding": k[1], "severity": k[2], "count": n, "words": words[k[1]]}
-               for k, n in sorted(counts.items(), key=lambda kv: (SEVERITY_ORDER.get(kv[0][2], 9), kv[0]))]
-    return {"built": not notes, "notes": notes, "rows": rows, "by_rule": by_rule}
 
 
 # ------------------------------------------------------------------------------------- validation
@@ -273,8 +208,15 @@ def site_data(conn: psycopg.Connection, out_dir: Path) -> dict:
     by_status = defaultdict(int)
     for r in ledger:
         by_status[r["status"]] += 1
+    recon, found = reconciliation(conn), findings(conn)
+    late, refused = site_checks.overdue(conn, out_dir), site_checks.rejected(ledger)
     return {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "summary": site_checks.summary(recon, found, late, refused),
+        "reconciliation": recon,
+        "findings": found,
+        "overdue": late,
+        "rejected": refused,
         "ledger": ledger,
         "by_status": dict(by_status),
         "rows_total": {k: sum(r[k] or 0 for r in ledger if r["status"] != "duplicate")
@@ -287,10 +229,9 @@ def site_data(conn: psycopg.Connection, out_dir: Path) -> dict:
         },
         "submitter_names": {c: f"{c} {w.get('en', '')} {w.get('zh', '')}".strip() for c, w in codes.submitters().items()},
         "completeness": completeness(conn),
-        "reconciliation": reconciliation(conn),
-        "findings": findings(conn),
         "validation": validation_rates(conn),
         "funding": funding(conn),
+        "indicators": site_indicators.indicators(conn),
         "links": links(out_dir),
     }
 
@@ -299,6 +240,17 @@ def _copy_receipts(src: Path, dest: Path) -> None:
     if not src.exists() or src.resolve() == dest.resolve():
         return
     shutil.copytree(src, dest, dirs_exist_ok=True)
+
+
+def _write_figure_pages(out_dir: Path, pages: list[dict], generated_at: str) -> None:
+    """One drill-down page per figure under out_dir/figures/; pages of figures no longer listed are removed."""
+    folder = out_dir / site_checks.FIGURES_DIR
+    written = set()
+    for page in pages:
+        written.add(write_atomic(out_dir / page["path"], render("figure.html.j2", p=page, generated_at=generated_at)))
+    for stale in folder.glob("*.html") if folder.exists() else ():
+        if stale not in written:
+            stale.unlink(missing_ok=True)
 
 
 def build_site(out_dir: Path | str | None = None, url: str | None = None) -> Path:
@@ -310,6 +262,8 @@ def build_site(out_dir: Path | str | None = None, url: str | None = None) -> Pat
         receipts.sync_receipts(conn)  # receipts of every finished submission, frozen, in reports/receipts
         _copy_receipts(receipts.receipts_dir(), out_dir / "receipts")
         data = site_data(conn, out_dir)
+        figures = site_checks.figure_pages(conn, data["reconciliation"], out_dir)
+    _write_figure_pages(out_dir, figures, data["generated_at"])
     index = write_atomic(out_dir / "index.html", render("site.html.j2", s=data))
     log.info("auditors' site: %s", index)
     return index
