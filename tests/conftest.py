@@ -8,9 +8,7 @@ dropped at the end, so tests never touch the demo warehouse.
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import pytest
@@ -20,11 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # tests of the settle time set it themselves.
 os.environ.setdefault("STIC_LANDING_SETTLE_SECONDS", "0")
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def _with_db(url: str, dbname: str) -> str:
-    p = urlparse(url)
-    return urlunparse(p._replace(path=f"/{dbname}"))
 
 
 @pytest.fixture(scope="session")
@@ -45,28 +38,25 @@ def state_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def warehouse_url(admin_url, state_dir) -> str:
     """A fresh database for this session, with the project's settings pointed at it and at temp folders."""
-    name = f"stic_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = _with_db(admin_url, name)
-    env = {
-        "WAREHOUSE_URL": url,
-        "STIC_DATA_DIR": str(state_dir / "data"),
-        "STIC_LANDING_DIR": str(state_dir / "landing"),
-        "STIC_REPORTS_DIR": str(state_dir / "reports"),
-        "DBT_TARGET_PATH": str(state_dir / "dbt-target"),
-        "DBT_LOG_PATH": str(state_dir / "dbt-logs"),
-    }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    yield url
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    from stic.warehouse import db
+
+    with db.scratch_database(admin_url, "stic_test") as url:
+        env = {
+            "WAREHOUSE_URL": url,
+            "STIC_DATA_DIR": str(state_dir / "data"),
+            "STIC_LANDING_DIR": str(state_dir / "landing"),
+            "STIC_REPORTS_DIR": str(state_dir / "reports"),
+            "DBT_TARGET_PATH": str(state_dir / "dbt-target"),
+            "DBT_LOG_PATH": str(state_dir / "dbt-logs"),
+        }
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        yield url
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @pytest.fixture()

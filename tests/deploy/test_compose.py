@@ -206,7 +206,7 @@ def test_init_migrates_and_creates_the_admin_user(services):
     assert "airflow db migrate" in script
     assert "simple_auth_manager_passwords.json" in script
     assert env_of(init)["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"].endswith("simple_auth_manager_passwords.json")
-    assert "dbt.parse()" in script
+    assert "dbt_runner.parse()" in script  # the module is stic.warehouse.dbt_runner since the move to subpackages
 
 
 def test_warehouse_connection_is_the_warehouse_service(compose, services):

@@ -17,12 +17,12 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import psycopg
+
+from stic.warehouse import db
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ("raw", "audit", "marts")
@@ -42,19 +42,16 @@ BIG_ROWS = 2_500  # load.copy fires every 1,000 rows loaded: twice in this file
 
 
 def with_db(url: str, dbname: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{dbname}"))
+    return db.database_url(url, dbname)
 
 
 def create_database(admin_url: str) -> tuple[str, str]:
-    name = f"stic_rel_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f'create database "{name}"')
-    return name, with_db(admin_url, name)
+    name = db.scratch_name("stic_rel")
+    return name, db.create_database(admin_url, name)
 
 
 def drop_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f'drop database if exists "{name}" with (force)')
+    db.drop_database(admin_url, name)
 
 
 def write_big_projects(path: Path, rows: int = BIG_ROWS) -> None:
