@@ -138,9 +138,12 @@ def heatmap(rows: list[str], columns: list[str], values: list[list[float | None]
     n_cols = max(len(columns), 1)
     cw = max(28.0, min(56.0, (max_width - label_width - 12) / n_cols))
     ch, top = 22, 40
-    width = int(label_width + cw * n_cols + 12)
-    height = top + ch * len(rows) + 40
     top_v = max([float(v) for line in values for v in line if v is not None] or [0.0]) or 1.0
+    legend = (("0", _shade(0.0, color)), (_fmt(top_v / 2), _shade(0.54, color)), (_fmt(top_v), _shade(1.0, color)),
+              ("no data", "#e4e4e4"))
+    legend_w = sum(28 + 7 * len(text) for text, _ in legend)
+    width = int(label_width + max(cw * n_cols, legend_w, 7 * len(unit)) + 12)
+    height = top + ch * len(rows) + 40
     body: list[str] = []
     if unit:
         body.append(f'<text x="{label_width}" y="14" font-size="11" fill="#444">{escape(unit)}</text>')
@@ -165,8 +168,7 @@ def heatmap(rows: list[str], columns: list[str], values: list[list[float | None]
                             f'font-size="10" fill="{ink}" pointer-events="none">{escape(_short(float(v)))}</text>')
     ly = top + ch * len(rows) + 20
     lx = label_width
-    for text, fill in (("0", _shade(0.0, color)), (_fmt(top_v / 2), _shade(0.54, color)), (_fmt(top_v), _shade(1.0, color)),
-                       ("no data", "#e4e4e4")):
+    for text, fill in legend:
         body.append(f'<rect x="{lx}" y="{ly - 10}" width="12" height="12" fill="{fill}" stroke="#ccc"/>')
         body.append(f'<text x="{lx + 16}" y="{ly}" font-size="11" fill="#222">{escape(text)}</text>')
         lx += 28 + 7 * len(text)
