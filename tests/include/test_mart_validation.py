@@ -59,3 +59,86 @@ def test_the_row_lineage_keeps_superseded_rows_but_shows_only_published_ones_in_
     c.execute("update marts.rpt_row_lineage set is_in_mart = true where submission_id = %s", (first.submission_id,))
     with pytest.raises(MartValidationFailed, match="marts_rpt_row_lineage: published_only"):
         validate_marts()
+
+
+DEMO_YML = """
+version: 2
+models:
+  - name: fct_demo
+    config:
+      contract: {enforced: true}
+    columns:
+      - {name: demo_id, data_type: text, constraints: [{type: primary_key}]}
+      - {name: district_code, data_type: text}
+      - {name: submission_id, data_type: bigint}
+      - {name: grant_yuan, data_type: numeric}
+  - name: fct_loose
+    columns:
+      - {name: loose_id, data_type: text}
+"""
+
+
+def _checks(suite) -> list[tuple[str, str | None]]:
+    return [(e.meta["rule"], getattr(e, "column", None)) for e in suite.expectations]
+
+
+def test_a_mart_suite_is_a_package_module_whose_columns_are_the_dbt_contract(tmp_path, monkeypatch):
+    """From any cwd and without sys.path, a suite imports `._common`, which reads the model's columns and key
+    from the manifest when it is as new as the marts' yml, else from the yml."""
+    import json
+    import os
+    import shutil
+    import sys
+
+    from stic.quality.gx import SUITES_PACKAGE, load_suite_module
+
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURES.parent.parent / "expectations", root / "expectations")
+    (root / "expectations" / "marts_fct_demo.py").write_text(
+        'from ._common import mart_suite\n\nTABLE = "marts.fct_demo"\n\n\ndef build_suite():\n    return mart_suite(TABLE)\n')
+    (root / "expectations" / "marts_fct_loose.py").write_text(
+        'from ._common import mart_suite\n\nTABLE = "marts.fct_loose"\n\n\ndef build_suite():\n    return mart_suite(TABLE)\n')
+    yml = root / "dbt_project" / "models" / "marts" / "demo" / "_demo__models.yml"
+    yml.parent.mkdir(parents=True)
+    yml.write_text(DEMO_YML)
+    manifest = tmp_path / "manifest.json"
+    monkeypatch.setenv("STIC_HOME", str(root))
+    monkeypatch.setenv("STIC_DBT_MANIFEST", str(manifest))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    path_before = list(sys.path)
+
+    suite = load_suite_module("marts_fct_demo").build_suite()
+    assert sys.modules[f"{SUITES_PACKAGE}.marts_fct_demo"].__file__ == str(root / "expectations" / "marts_fct_demo.py")
+    assert sys.path == path_before
+    assert suite.name == "marts_fct_demo"
+    assert _checks(suite) == [("primary_key", "demo_id"), ("primary_key", "demo_id"), ("code_list", "district_code"),
+                              ("amount_non_negative", "grant_yuan"), ("published_only", None)]
+    with pytest.raises(LookupError, match="not an enforced contract"):
+        load_suite_module("marts_fct_loose").build_suite()
+
+    # A manifest newer than the yml is read instead (here: one more money column, no submission_id)...
+    pk = {"demo_id": [{"type": "primary_key"}]}
+    manifest.write_text(json.dumps({"nodes": {"model.x.fct_demo": {
+        "resource_type": "model", "name": "fct_demo", "original_file_path": "models/marts/demo/fct_demo.sql",
+        "config": {"contract": {"enforced": True}}, "constraints": [],
+        "columns": {c: {"name": c, "constraints": pk.get(c, [])} for c in ("demo_id", "district_code", "grant_yuan", "loan_yuan")}}}}))
+    later = yml.stat().st_mtime_ns + 10**9
+    os.utime(manifest, ns=(later, later))
+    assert _checks(load_suite_module("marts_fct_demo").build_suite()) == [
+        ("primary_key", "demo_id"), ("primary_key", "demo_id"), ("code_list", "district_code"),
+        ("amount_non_negative", "grant_yuan"), ("amount_non_negative", "loan_yuan")]
+    # ...a key the suite names (a natural key) wins over the contract's...
+    mart_suite = sys.modules[f"{SUITES_PACKAGE}._common"].mart_suite
+    assert _checks(mart_suite("marts.fct_demo", key=["demo_id", "grant_yuan"]))[:3] == [
+        ("primary_key", "demo_id"), ("primary_key", "grant_yuan"), ("primary_key", None)]
+    # ...and a yml edited after the last parse wins over the manifest.
+    os.utime(manifest, ns=(later - 2 * 10**9, later - 2 * 10**9))
+    assert ("amount_non_negative", "loan_yuan") not in _checks(load_suite_module("marts_fct_demo").build_suite())
+
+
+def test_no_mart_suite_restates_its_columns():
+    from stic.config import settings
+
+    for path in settings().expectations_dir.glob("marts_*.py"):
+        assert "COLUMNS" not in path.read_text(), f"{path.name}: take the columns from the dbt contract (mart_contract)"
