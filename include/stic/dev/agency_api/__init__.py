@@ -25,6 +25,8 @@ Faults (`--fault NAME[:N]`, several allowed; each feed meets a "once" fault once
                     page 1 was served (the feed changes under the client: `total` and the pages shift)
 """
 
+# The reference API lives in submodules by concern; its names stay here, where callers find them
+# (`from stic.dev import agency_api`, `agency_api.running`, `agency_api.feed`, …).
 from .cli import (  # noqa: F401
     add_cli,
     cmd_serve,

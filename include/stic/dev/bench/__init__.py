@@ -20,6 +20,8 @@ bench/data, git-ignored). The warehouse is a fresh database `stic_bench_<suffix>
 server when set, else on the local PostgreSQL (127.0.0.1:5432, user postgres); it is dropped at the end.
 """
 
+# The benchmark lives in submodules by concern; its names stay here, where callers find them
+# (`from stic.dev import bench`, `bench.add_cli`, `bench.run_bench`, …).
 from .cli import (  # noqa: F401
     add_cli,
     cmd_bench,

@@ -86,6 +86,8 @@ rejected as a whole (a district facilities CSV without its ``field`` column) and
 file is corrected by a later file of the same submitter/kind/period whose name sorts after it (``_v2``).
 """
 
+# The generator lives in submodules by concern; its names stay here, where callers find them
+# (`from stic.dev import sample as generate`, `from stic.dev.sample import generate`).
 from .assembly import (  # noqa: F401
     CONTROL_DEFINITIONS,
     FIGURE_CODES,

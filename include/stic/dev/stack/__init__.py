@@ -17,6 +17,8 @@ WAREHOUSE_URL (use this warehouse instead of a fresh one). A local Redis or Post
 is started (`redis-server --daemonize yes ...`, `pg_ctlcluster ... main start`).
 """
 
+# The stack lives in submodules by concern; its names stay here, where callers find them
+# (`from stic.dev import stack`, `stack.e2e`, `stack.Stack`, …).
 from .airflow_config import (  # noqa: F401
     component_env,
     dbt_parse,
