@@ -201,7 +201,9 @@ MARTS = {  # small stand-ins for the dbt marts the site reads, with the columns 
             (2018, 'CM', true, null, null, null, null),
             (2019, 'PD', false, 0, 0.00, 0, 2),
             (2019, 'CM', false, 2, 500000.00, 0, 0),
-            (1990, 'CM', true, null, null, null, null)
+            (1990, 'CM', true, null, null, null, null),
+            (2018, 'HK', true, null, null, null, null),
+            (2019, 'HK', true, null, null, null, null)
         ) as t (year_number, district_code, is_no_data, projects_started, project_funding_yuan, facilities_opened,
                 ip_deals)""",
 }
@@ -250,6 +252,8 @@ def test_site_uses_the_marts_when_they_exist(loaded, tmp_path):
     assert [r["attrs"]["data-key"] for r in rows] == ["INC-1", "INC-2"]  # by counted date
     assert rows[0]["cells"][2].startswith("YP 杨浦区") and rows[0]["links"] == [f"../receipts/{bad.submission_id}.html"]
     assert (out / "figures" / rows[0]["links"][0]).resolve().exists()
+    by_submitter = Tables(drill).tables["figure-by-submitter"]
+    assert [(r["attrs"]["data-submitter"], r["cells"][1:]) for r in by_submitter] == [("PD", ["1", "1"]), ("YP", ["1", "1"])]
     assert 'id="figure-rows-total">2<' in drill and "Maker-space &lt;b&gt;incubators&lt;/b&gt;" in drill
     assert 'href="../index.html#reconciliation"' in drill
     assert "rows-none" in Tables((out / "figures" / "functional_platforms_2018.html").read_text(encoding="utf-8")).ids
@@ -275,7 +279,8 @@ def test_site_uses_the_marts_when_they_exist(loaded, tmp_path):
 
     # indicators from the mart: years with data only, no data is not 0, Chinese names
     projects = {r["attrs"]["data-district"]: r["cells"] for r in page.tables["indicator-projects_started"]}
-    assert projects == {"PD": ["浦东新区 Pudong New Area", "5", "0", "5"], "CM": ["崇明区 Chongming", "—", "2", "2"]}
+    assert projects == {"PD": ["浦东新区 Pudong New Area", "5", "0", "5"], "HK": ["虹口区 Hongkou", "—", "—", "—"],
+                        "CM": ["崇明区 Chongming", "—", "2", "2"]}
     funding = {r["attrs"]["data-district"]: r["cells"] for r in page.tables["indicator-project_funding_yuan"]}
     assert funding["PD"][1] == "12"  # million yuan
     assert {"indicator-facilities_opened", "indicator-ip_deals"} <= set(page.tables)
@@ -315,6 +320,7 @@ def test_heatmap_says_no_data_escapes_and_has_titles():
     assert svg.count('class="cell"') == 4 and ">浦东新区</text>" in svg
     assert "浦东新区 · 2019: no data" in svg and "&lt;x&gt; · 2018: 0 projects" in svg
     assert ">12k</text>" in svg  # a large number is shortened to fit its cell
+    assert ">&lt;0.1</text>" in str(charts.heatmap(["a"], ["2018", "2019"], [[0.001, 5]], title="t"))  # not 0
 
 
 def test_cli_registration(tmp_path):

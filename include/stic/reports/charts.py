@@ -180,4 +180,6 @@ def _short(v: float) -> str:
     for div, suffix, from_ in ((1e9, "G", 1e9), (1e6, "M", 1e6), (1e3, "k", 1e4)):
         if abs(v) >= from_:
             return f"{v / div:.1f}".rstrip("0").rstrip(".") + suffix
+    if 0 < abs(v) < 0.05:
+        return "<0.1"  # not 0: something is there
     return _fmt(v)

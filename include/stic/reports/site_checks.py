@@ -69,8 +69,15 @@ def figure_pages(conn: psycopg.Connection, recon: dict, out_dir: Path) -> list[d
             sid = r["submission_id"]
             r["receipt"] = (f"../receipts/{sid}.html"
                             if sid is not None and (out_dir / "receipts" / f"{sid}.html").exists() else None)
+        per: dict[str, dict] = {}
+        for r in rows:
+            p = per.setdefault(r["submitter_code"], {"code": r["submitter_code"], "zh": r["submitter_zh"],
+                                                     "en": r["submitter_en"], "rows": 0, "total": Decimal(0)})
+            p["rows"] += 1
+            p["total"] += Decimal(r["counted_value"] or 0)
         pages.append({"figure": fig, "rows": rows, "note": why, "path": fig["page"],
-                      "total": sum((Decimal(r["counted_value"] or 0) for r in rows), Decimal(0))})
+                      "by_submitter": sorted(per.values(), key=lambda p: (-p["total"], p["code"])),
+                      "total": sum((p["total"] for p in per.values()), Decimal(0))})
     return pages
 
 

@@ -81,6 +81,6 @@ def indicators(conn: psycopg.Connection) -> dict:
                               for y, v in zip(years, line, strict=True)] for d, line in zip(districts, grid, strict=True)],
             )
         out.append({"code": col, "title": title, "unit": unit, "chart": chart,
-                    "rows": [{**d, "values": line, "total": sum(v for v in line if v is not None)}
+                    "rows": [{**d, "values": line, "total": None if all(v is None for v in line) else sum(v for v in line if v is not None)}
                              for d, line in zip(districts, grid, strict=True)]})
     return {"source": source, "years": years, "districts": districts, "charts": out}
