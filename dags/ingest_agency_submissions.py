@@ -59,6 +59,7 @@ def ingest_agency_submissions():
         from airflow.sdk import Connection, get_current_context
 
         from stic.agencies import pull as agency_pull
+        from stic.ledger import Status
 
         get_current_context()["feed_name"] = f"{agency} {kind}"
 
@@ -77,7 +78,7 @@ def ingest_agency_submissions():
             return (c and c.password) or agency_pull.env_token(agency)
 
         out = agency_pull.ingest_interval(agency, kind, data_interval_start, data_interval_end, base_url, token)
-        if out["status"] == "published" and out["is_new"]:
+        if out["status"] == Status.PUBLISHED and out["is_new"]:
             outlet_events[PUBLISHED].add(RAW_ASSETS[kind])
         return out
 

@@ -44,6 +44,7 @@ def ingest_district_submissions():
     @task(outlets=[PUBLISHED], max_active_tis_per_dag=4, map_index_template="{{ task.op_kwargs['item']['landing_path'] }}")
     def ingest_submission(item: dict, *, outlet_events=None) -> dict:
         """Load, validate and publish one submission; a rerun carries on from where it stopped."""
+        from stic.ledger import Status
         from stic.pipeline import process_submission
 
         out = process_submission(item["submission_id"])
@@ -52,7 +53,7 @@ def ingest_district_submissions():
             # STIC_MAX_ATTEMPTS errors the pipeline rejects the file with a receipt instead of failing again.
             raise RuntimeError(f"submission {out.submission_id} ({out.original_name}): internal error "
                                f"{out.attempts_failed} time(s), still {out.status}: {out.error}")
-        if out.status == "published":
+        if out.status == Status.PUBLISHED:
             outlet_events[PUBLISHED].add(RAW_ASSETS[out.kind])
         return out.as_dict()
 

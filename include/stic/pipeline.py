@@ -117,7 +117,7 @@ def _process(conn, submission_id: int, url: str | None) -> Outcome:
     return outcome(conn, submission_id, is_new=True)
 
 
-def load_step(conn, submission_id: int, progress=None) -> ParseOutcome:
+def load_step(conn, submission_id: int, progress: Callable[[int], None] | None = None) -> ParseOutcome:
     """received -> parsed (rows in raw, bad rows in audit.rejected_rows) or -> rejected: the rows and the
     ledger's move in one transaction, all or nothing; the row lock keeps a second worker from loading it too."""
     with conn.transaction():

@@ -145,6 +145,11 @@ def test_pulling_the_same_interval_again_loads_nothing_new(api, clean_warehouse,
     assert [s[1] for s in subs] == ["published", "duplicate"] and subs[1][5] == first["submission_id"]
     assert len(raw_codes(c)) == 13
     assert watermark(c) == UNTIL
+    # the same register -> process as a landing file's: a registration that ended at once gets its receipt too
+    from stic.reports import receipts
+
+    assert all(p.exists() for sid in (first["submission_id"], second["submission_id"])
+               for p in receipts.receipt_paths(sid))
 
 
 def test_an_empty_interval_registers_nothing_and_advances_the_watermark(api, clean_warehouse, warehouse_url):

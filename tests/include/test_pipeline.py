@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 
 from stic import ledger, pipeline
-from stic.load import load_submission
-from stic.quality.gx import validate_load
+from stic.ledger import Status, TransitionError
 
 
 def ingest(fixture_file, name, submitter="PD", kind="projects", period="2018", **kw):
@@ -112,10 +111,10 @@ def test_critical_expectation_failure_stops_publication(clean_warehouse, fixture
     """The GX gate: rows that slipped past the loader's rules (here: altered in raw) block the submission."""
     c = clean_warehouse
     reg = ledger.register(c, fixture_file("pipeline/projects_ok.csv"), submitter="PD", kind="projects", period="2018")
-    load_submission(c, reg.submission_id)
+    pipeline.load_step(c, reg.submission_id)
     c.execute("update raw.projects set district = 'ZZ' where submission_id = %s and project_code = 'P-OK-2'",
               (reg.submission_id,))
-    run = validate_load(c, reg.submission_id)
+    run = pipeline.validate_step(c, reg.submission_id)
     assert run is not None and not run.success and "code_list" in run.failed_rules
     sub = ledger.get(c, reg.submission_id)
     assert sub["status"] == "rejected" and "code_list" in sub["status_reason"]
@@ -127,14 +126,40 @@ def test_critical_expectation_failure_stops_publication(clean_warehouse, fixture
     assert pipeline.process(c, reg.submission_id).status == "rejected"  # and it stays so
 
 
+def test_a_status_moves_only_through_the_ledgers_guarded_transition(clean_warehouse, fixture_file):
+    """ledger.transition locks the row, checks where it is and that the move is allowed, and writes the event;
+    anything else is refused with nothing written."""
+    c = clean_warehouse
+    reg = ledger.register(c, fixture_file("pipeline/projects_ok.csv"), submitter="PD", kind="projects", period="2018")
+    sid = reg.submission_id
+    assert reg.status == Status.RECEIVED == "received"
+    with pytest.raises(TransitionError, match=f"submission {sid} is received, not parsed"):
+        ledger.transition(c, sid, Status.PARSED, Status.VALIDATED)
+    with pytest.raises(TransitionError, match="received -> published is not an allowed move"):
+        ledger.transition(c, sid, Status.RECEIVED, Status.PUBLISHED)
+    assert ledger.get(c, sid)["status"] == "received"
+    assert ledger.transition(c, sid, ledger.UNFINISHED, Status.REJECTED, "refused by hand", rows_loaded=0) == "rejected"
+    sub = ledger.get(c, sid)
+    assert (sub["status"], sub["status_reason"], sub["rows_loaded"]) == ("rejected", "refused by hand", 0)
+    with pytest.raises(TransitionError, match="from rejected: nothing: it is final"):
+        ledger.transition(c, sid, Status.REJECTED, Status.VALIDATED)
+    events = c.execute("select from_status, to_status, detail from audit.submission_events where submission_id = %s "
+                       "order by event_id", (sid,)).fetchall()
+    assert [(e[0], e[1]) for e in events] == [(None, "received"), ("received", "rejected")]
+    assert events[1][2] == "refused by hand"
+    # every status has its moves; the final ones none but published -> superseded
+    assert set(ledger.TRANSITIONS) == set(Status)
+    assert {s for s in ledger.TERMINAL if ledger.TRANSITIONS[s]} == {Status.PUBLISHED}
+
+
 @pytest.mark.parametrize("stop_after", ["received", "parsed", "validated"])
 def test_a_submission_left_half_way_is_finished_by_resume(clean_warehouse, fixture_file, stop_after):
     c = clean_warehouse
     reg = ledger.register(c, fixture_file("pipeline/projects_ok.csv"), submitter="PD", kind="projects", period="2018")
     if stop_after in ("parsed", "validated"):
-        load_submission(c, reg.submission_id)
+        pipeline.load_step(c, reg.submission_id)
     if stop_after == "validated":
-        validate_load(c, reg.submission_id)
+        pipeline.validate_step(c, reg.submission_id)
     assert ledger.get(c, reg.submission_id)["status"] == stop_after
     [out] = pipeline.resume_unfinished()
     assert out.status == "published" and out.rows_loaded == 3

@@ -6,8 +6,10 @@ correct is in the code under test and documented in docs/reliability.md:
 
 * registration of a (submitter, kind, period) is serialised by a transaction-scoped advisory lock
   (stic.ledger.key_lock), so the same bytes sent twice become one submission or one + one `duplicate`;
-* one submitter's submissions are processed one at a time (a session advisory lock in stic.pipeline.process);
-* the load is one transaction that re-reads the status `for update`; validation re-checks it under `for update`;
+* one submitter's submissions are processed one at a time (stic.ledger.submitter_lock, a session advisory
+  lock taken by stic.pipeline.process);
+* the load is one transaction that re-reads the status `for update` (stic.ledger.lock_row) and moves it with
+  stic.ledger.transition; validation re-checks it the same way;
 * raw tables have the primary key (load_id, source_sheet, source_row_number).
 
 Asserted: every process ends (bounded timeouts: no deadlock), exit 0; no duplicate rows; every submission
