@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Registration:
     submission_id: int
-    status: str
+    status: Status
     is_new: bool
     duplicate_of: int | None = None
 
@@ -67,7 +67,7 @@ def register(
             (landing_path, sha),
         ).fetchone()
         if row:
-            return Registration(row[0], row[1], is_new=False)
+            return Registration(row[0], Status(row[1]), is_new=False)
     archived = archive(path, sha)
     name = original_name or path.name
     rel_archive = os.path.relpath(archived, settings().landing_dir)
@@ -79,7 +79,7 @@ def register(
                 (landing_path, sha),
             ).fetchone()
             if row:  # another worker registered it while we archived
-                return Registration(row[0], row[1], is_new=False)
+                return Registration(row[0], Status(row[1]), is_new=False)
         try:
             check_submission(submitter, kind, period)
             rule_error = None
@@ -92,7 +92,7 @@ def register(
         ).fetchone()
         if same and same[1] in UNFINISHED and landing_path is None:
             # The same bytes sent again while the first copy is unfinished (e.g. after a crash): carry that one on.
-            return Registration(same[0], same[1], is_new=False)
+            return Registration(same[0], Status(same[1]), is_new=False)
         part = part_marker(name) if channel == "file" else None
         sub_id = conn.execute(
             "insert into audit.submissions (submitter_code, kind, period, channel, original_name, landing_path, "
