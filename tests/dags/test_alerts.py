@@ -92,6 +92,7 @@ def dingtalk_sign(timestamp: str, secret: str) -> str:
     return base64.b64encode(digest).decode()
 
 
+@pytest.mark.slow
 def test_a_failed_task_alerts_a_dingtalk_robot(airflow_home, receiver, tmp_path):
     dags = tmp_path / "dags"
     dags.mkdir()

@@ -248,6 +248,7 @@ def compose_role(admin_url, warehouse_url):
     return dbname
 
 
+@pytest.mark.slow
 def test_dbt_reaches_the_warehouse_with_only_the_compose_environment(compose, compose_role, warehouse_url,
                                                                     tmp_path):
     """The compose services' environment, with only the warehouse's address moved to the local PostgreSQL

@@ -48,6 +48,7 @@ def _check(result, docs, measured: set[str]):
     bench.print_table(result)
 
 
+@pytest.mark.slow
 def test_bench_smoke(tmp_path, warehouse_url, capsys):
     result, docs = _run(tmp_path, skip=("3", "5"))
     _check(result, docs, measured={"1", "2a", "2b", "4", "6"})

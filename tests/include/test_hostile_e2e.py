@@ -179,6 +179,7 @@ def test_second_batch_through_the_readers(name):
         assert w in o.rejected
 
 
+@pytest.mark.slow
 def test_every_hostile_file_through_the_ledger_and_load(clean_warehouse, capsys):
     c = clean_warehouse
     # agencies that send projects: the hostile files book rows to many districts, which only an agency may

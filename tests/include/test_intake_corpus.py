@@ -117,6 +117,7 @@ def ingested(warehouse_url):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@pytest.mark.slow
 def test_case_through_the_pipeline(ingested, conn, case):
     out = ingested[case["id"]]
     kind = KINDS[case["kind"]]
@@ -151,6 +152,7 @@ def test_case_through_the_pipeline(ingested, conn, case):
 
 
 @pytest.mark.parametrize("case", [c for c in PUBLISHED if c["kind"] in DISTRICT_COLUMN], ids=lambda c: c["id"])
+@pytest.mark.slow
 def test_rows_are_booked_to_the_submitters_own_district(ingested, conn, case):
     """A district reports only its own district's rows; the corpus writes them as offices do."""
     if case["submitter"] not in codes.codes("district"):
@@ -175,6 +177,7 @@ def marts(ingested):
 
 
 @pytest.mark.parametrize("case", PUBLISHED, ids=[c["id"] for c in PUBLISHED])
+@pytest.mark.slow
 def test_case_amounts_in_the_marts(marts, conn, case):
     assert marts is None, marts
     mart, key_col, extra = MARTS[case["kind"]]
@@ -192,6 +195,7 @@ def test_case_amounts_in_the_marts(marts, conn, case):
 # ------------------------------------------------------------------------------ what the submitter sees
 
 
+@pytest.mark.slow
 def test_ingest_output_and_receipt_show_the_mapping_and_why_rows_were_quarantined(ingested, conn, tmp_path, capsys):
     """Issue 11.7: the first 20 reasons and the count per rule, the mapping, the ignored columns; a
     duplicate reports rows_loaded 0. Its own submitter/kind/period, outside the corpus."""

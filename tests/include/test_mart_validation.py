@@ -22,6 +22,7 @@ def test_every_mart_has_a_suite():
     assert marts and {f"marts_{m}" for m in marts} <= set(mart_suites())
 
 
+@pytest.mark.slow
 def test_a_critical_failure_on_a_mart_fails_the_build_loudly(clean_warehouse):
     c = clean_warehouse
     assert pipeline.ingest_file(FIXTURES / "pipeline" / "projects_ok.csv", submitter="PD", kind="projects",
@@ -42,6 +43,7 @@ def test_a_critical_failure_on_a_mart_fails_the_build_loudly(clean_warehouse):
     assert ("published_only", "critical") in failed
 
 
+@pytest.mark.slow
 def test_the_row_lineage_keeps_superseded_rows_but_shows_only_published_ones_in_a_mart(clean_warehouse):
     """The auditors' trail keeps every loaded row (a superseded submission's too): that is not a failure.
     A trail row claiming to be in a mart while its submission is not published is."""

@@ -78,6 +78,7 @@ def wh(warehouse):
         yield c
 
 
+@pytest.mark.slow
 def test_an_amount_of_1e1000000_is_quarantined_and_the_submission_published(warehouse, wh):
     assert warehouse["cli_code"] == 0
     sub = wh.execute("select status, rows_loaded, rows_quarantined from audit.submissions where original_name = "
@@ -90,6 +91,7 @@ def test_an_amount_of_1e1000000_is_quarantined_and_the_submission_published(ware
         Decimal("100.00"),)
 
 
+@pytest.mark.slow
 def test_a_pudong_row_booked_to_huangpu_is_quarantined(warehouse, wh):
     assert (warehouse["pd_mixed"].status, warehouse["pd_mixed"].rows_loaded, warehouse["pd_mixed"].rows_quarantined) == (
         "published", 2, 1)
@@ -101,6 +103,7 @@ def test_a_pudong_row_booked_to_huangpu_is_quarantined(warehouse, wh):
     assert wh.execute("select count(*) from marts.fct_projects where project_code = 'P-4'").fetchone() == (0,)
 
 
+@pytest.mark.slow
 def test_an_unlisted_field_and_institution_type_are_published_as_other_and_listed(warehouse, wh):
     raw = wh.execute("select field, field_submitted, institution_type, institution_type_submitted, row_warnings "
                      "from raw.projects where project_code = 'P-3'").fetchone()
@@ -114,6 +117,7 @@ def test_an_unlisted_field_and_institution_type_are_published_as_other_and_liste
                       ("PD", "projects", "institution_type", "新型研发机构", 1, 1)]
 
 
+@pytest.mark.slow
 def test_the_owner_districts_record_wins_and_the_clash_is_listed_with_both_values(warehouse, wh):
     canonical = dict(wh.execute("select project_code, submitter_code from marts.fct_projects "
                                 "where project_code in ('J-1', 'G-1')").fetchall())
@@ -125,6 +129,7 @@ def test_the_owner_districts_record_wins_and_the_clash_is_listed_with_both_value
 
 
 
+@pytest.mark.slow
 def test_a_district_may_not_assess_another_districts_platform(warehouse, wh):
     assert warehouse["hp_platform"].status == "published"
     out = warehouse["pd_assessment"]

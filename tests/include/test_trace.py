@@ -54,6 +54,7 @@ def traced(warehouse_url, tmp_path_factory):
         yield conn, ing, hashlib.sha256(stcsm.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_a_fact_row_is_traced_to_its_file_row_and_cells(traced):
     conn, ing, sha = traced
     t = trace.trace(conn, "fct_projects", "P-1")
@@ -69,6 +70,7 @@ def test_a_fact_row_is_traced_to_its_file_row_and_cells(traced):
     assert [e["to_status"] for e in s["publication"]["events"]] == ["received", "parsed", "validated", "published"]
 
 
+@pytest.mark.slow
 def test_every_other_report_of_the_key_says_why_it_lost(traced):
     conn, ing, _ = traced
     others = {o["submission_id"]: o for o in trace.trace(conn, "fct_projects", "P-1")["other_reports"]}
@@ -80,6 +82,7 @@ def test_every_other_report_of_the_key_says_why_it_lost(traced):
     assert yp["status"] == "quarantined row" and yp["row"] == 3 and "galactic" in yp["why_not"]
 
 
+@pytest.mark.slow
 def test_the_cli_prints_the_trace_and_names_an_unknown_key(traced, capsys):
     assert main(["trace", "fct_projects", "P-1"]) == 0
     out = capsys.readouterr().out
@@ -88,6 +91,7 @@ def test_the_cli_prints_the_trace_and_names_an_unknown_key(traced, capsys):
     assert "no submission reported project_code 'NOPE'" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_the_lineage_mart_is_for_auditors_not_bi_tools(traced):
     conn, ing, sha = traced
     rows = conn.execute(

@@ -147,6 +147,7 @@ def test_an_error_is_not_counted_when_the_submission_then_succeeds(clean_warehou
 
 
 @pytest.mark.parametrize("crash_at", ["ledger.registered", "load.committed", "validate.committed"])
+@pytest.mark.slow
 def test_kill_9_then_ingest_landing_publishes_once(clean_warehouse, tmp_path, monkeypatch, crash_at):
     incoming = _landing(tmp_path, monkeypatch)
     drop(incoming, "PD/projects/2018/projects.csv", HEADER + row("P-K-1") + row("P-K-2"))
@@ -184,6 +185,7 @@ def test_part_markers(name, expected):
     assert (got and (got.part_set, got.part_no, got.part_total)) == expected
 
 
+@pytest.mark.slow
 def test_a_period_in_two_parts_is_published_once_with_the_rows_of_both(clean_warehouse, tmp_path, monkeypatch):
     from stic.warehouse import dbt_runner as dbt
 
