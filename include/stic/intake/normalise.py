@@ -30,6 +30,7 @@ from stic.contract.kinds import (
     TEXT,
     Kind,
 )
+from stic.contract.messages import message
 from stic.intake.header_map import (
     UNIT_HEADERS,
     HeaderMap,
@@ -73,35 +74,29 @@ _NUMBER_PLACES = Decimal("0.0001")  # numeric(20,4): rounded here, so the bound 
 DATE_YEARS = (1900, 2100)  # a date outside these years is a typo (0218 for 2018), not a fact of this warehouse
 CRITICAL, WARNING = "critical", "warning"
 
-# The rules, in words an auditor understands. Rule ids appear in audit.rejected_rows and in receipts.
+# The rules, in words an auditor understands (from the message catalogue, contract/reference/messages.yml, which
+# holds their Chinese too). Rule ids appear in audit.rejected_rows and in receipts.
 RULES: dict[str, tuple[str, str]] = {
-    "required": (CRITICAL, "A required field is empty."),
-    "code_list": (CRITICAL, "The value is not in the field's code list."),
-    "code_unlisted": (WARNING, "A field, institution type or seller type is not in its code list: published as "
-                               "'other', the submitted text kept for the data stewards (rpt_unmapped_codes)."),
-    "district_mismatch": (CRITICAL, "A district reports only its own district's rows; a row booked to another "
-                                    "district is accepted only when it names the submitter in joint_with."),
-    "date_parse": (CRITICAL, "The value is not a date (expected e.g. 2018-06-30 or 2018年6月30日)."),
-    "date_range": (CRITICAL, f"The date is before {DATE_YEARS[0]} or after {DATE_YEARS[1]}."),
-    "number_parse": (CRITICAL, "The value is not a number the warehouse can hold (amounts below 10^18 yuan, "
-                               "other figures below 10^16)."),
-    "unit_unknown": (CRITICAL, "The amount's unit is not 元, 万元 or 亿元."),
-    "amount_non_negative": (CRITICAL, "Amounts and counts must not be negative."),
-    "share_range": (CRITICAL, "The inventors' award share must be between 0 and 1 (2019 briefing: up to 70 percent is the norm)."),
-    "year_range": (CRITICAL, "The year is outside 2014–2030."),
-    "text_too_long": (CRITICAL, f"A text field is longer than {MAX_TEXT} characters."),
-    "start_before_end": (CRITICAL, "A project must not end before it starts."),
-    "construction_before_operation": (CRITICAL, "A facility must not start operating before its construction starts."),
-    "listing_before_deal": (CRITICAL, "A deal cannot be made before the listing date."),
-    "duplicate_key": (CRITICAL, "The same code appears more than once in one submission; only the first row is kept."),
-    "completed_end_after_period": (WARNING, "A project reported as completed ends after the reporting period; "
-                                  "check the end date or the status."),
-    "operation_start_after_period": (WARNING, "A facility reported as in operation starts operating only after "
-                                     "the reporting period; check the date or the status."),
-    "start_before_floor": (WARNING, "A start date before 2000, far before the programme began (2014); check it."),
-    "award_share_below_floor": (WARNING, "On a transfer or licence by a university or research institute, at least 70 "
-                                "percent of the net revenue is awarded to the inventors and their team (Rules for the "
-                                "Promotion of Transfer of S&T Achievements, 2017); this share is below that floor."),
+    "required": (CRITICAL, message("required", "en")),
+    "code_list": (CRITICAL, message("code_list", "en")),
+    "code_unlisted": (WARNING, message("code_unlisted", "en")),
+    "district_mismatch": (CRITICAL, message("district_mismatch", "en")),
+    "date_parse": (CRITICAL, message("date_parse", "en")),
+    "date_range": (CRITICAL, message("date_range", "en")),
+    "number_parse": (CRITICAL, message("number_parse", "en")),
+    "unit_unknown": (CRITICAL, message("unit_unknown", "en")),
+    "amount_non_negative": (CRITICAL, message("amount_non_negative", "en")),
+    "share_range": (CRITICAL, message("share_range", "en")),
+    "year_range": (CRITICAL, message("year_range", "en")),
+    "text_too_long": (CRITICAL, message("text_too_long", "en")),
+    "start_before_end": (CRITICAL, message("start_before_end", "en")),
+    "construction_before_operation": (CRITICAL, message("construction_before_operation", "en")),
+    "listing_before_deal": (CRITICAL, message("listing_before_deal", "en")),
+    "duplicate_key": (CRITICAL, message("duplicate_key", "en")),
+    "completed_end_after_period": (WARNING, message("completed_end_after_period", "en")),
+    "operation_start_after_period": (WARNING, message("operation_start_after_period", "en")),
+    "start_before_floor": (WARNING, message("start_before_floor", "en")),
+    "award_share_below_floor": (WARNING, message("award_share_below_floor", "en")),
 }
 
 
