@@ -90,6 +90,7 @@ def calendar(warehouse_url, tmp_path_factory):
             "overdue": overdue_2019_04_15, "overdue_after": overdue_after}
 
 
+@pytest.mark.slow
 def test_a_file_after_its_due_date_and_grace_is_late_by_days_after_the_due_date(calendar):
     cal, _ = calendar["before"]
     state, days, by, due = cal["PD|projects|2018"]
@@ -98,6 +99,7 @@ def test_a_file_after_its_due_date_and_grace_is_late_by_days_after_the_due_date(
     assert cal["JA|projects|2018"][:2] == ("received", 10)  # ten days after, within the 14 grace days
 
 
+@pytest.mark.slow
 def test_a_yearly_file_covers_the_quarters_and_each_quarter_has_its_own_due_date(calendar):
     cal, _ = calendar["before"]
     sid = calendar["ids"]["pd_facilities"]
@@ -105,6 +107,7 @@ def test_a_yearly_file_covers_the_quarters_and_each_quarter_has_its_own_due_date
     assert cal["PD|facilities|2018Q4"] == ("received", 0, sid, date(2019, 1, 30))
 
 
+@pytest.mark.slow
 def test_a_nil_declaration_turns_missing_into_nil_declared(calendar):
     cal, comp = calendar["before"]
     assert cal["HP|projects|2018"][0] == "missing" and comp["HP|projects|2018"] == "missing"
@@ -116,6 +119,7 @@ def test_a_nil_declaration_turns_missing_into_nil_declared(calendar):
     assert comp["PD|projects|2018"] == "published"
 
 
+@pytest.mark.slow
 def test_a_nil_declaration_does_not_silently_withdraw_published_data(calendar):
     refused = calendar["refused"]
     assert refused.status == "rejected"
@@ -124,12 +128,14 @@ def test_a_nil_declaration_does_not_silently_withdraw_published_data(calendar):
     assert cal["PD|projects|2018"][0] == "late"  # the data stays published
 
 
+@pytest.mark.slow
 def test_a_rejected_file_does_not_meet_the_obligation(calendar):
     cal, comp = calendar["after"]
     assert cal["CN|projects|2018"][0] == "missing"
     assert comp["CN|projects|2018"] == "not_published"
 
 
+@pytest.mark.slow
 def test_before_the_due_date_nothing_is_missing_yet(calendar):
     # as of 1 March 2019: 2018's projects are not due yet, and what arrived later is not counted yet
     cal, comp = calendar["early"]
@@ -139,6 +145,7 @@ def test_before_the_due_date_nothing_is_missing_yet(calendar):
     assert "PD|facilities|2019Q1" in cal and "PD|facilities|2019Q2" not in cal  # a period not begun is not listed
 
 
+@pytest.mark.slow
 def test_every_expected_submitter_kind_and_year_is_listed(calendar):
     cal, _ = calendar["after"]
     expected = {(e["submitter_code"], e["submission_kind"]) for e in seeds.calendar_entries()}
@@ -147,6 +154,7 @@ def test_every_expected_submitter_kind_and_year_is_listed(calendar):
     assert "SIPTC|ip_transactions|2016Q3" in cal and "SHFB|platform_assessments|2019" in cal
 
 
+@pytest.mark.slow
 def test_the_overdue_check_names_what_became_overdue_that_day(calendar):
     # 2018's projects are overdue from 15 April 2019: HP (nothing) and CN (only a rejected file)
     got = {i["calendar_item_id"] for i in calendar["overdue"]}

@@ -112,18 +112,21 @@ def built(warehouse_url, tmp_path_factory):
 
 
 @pytest.mark.parametrize("model", sorted(DIMENSIONS))
+@pytest.mark.slow
 def test_a_code_dimension_has_every_code_with_both_names(built, model):
     codelist, key = DIMENSIONS[model]
     got = {r[0]: r[1:] for r in built.execute(f"select {key}, name_en, name_zh from marts.{model}")}
     assert got == {c: (e["en"], e["zh"]) for c, e in codes.entries(codelist).items()}
 
 
+@pytest.mark.slow
 def test_statuses_are_keyed_by_list_and_code(built):
     got = {(r[0], r[1]): r[2] for r in built.execute("select status_list, status_code, name_zh from marts.dim_status")}
     assert got[("project_status", "planned")] == "计划" and got[("facility_status", "planned")] == "规划"
     assert len(got) == len(codes.codes("project_status")) + len(codes.codes("facility_status"))
 
 
+@pytest.mark.slow
 def test_regions_are_the_districts_the_delta_provinces_other_provinces_and_overseas(built):
     got = {r[0]: r[1:] for r in built.execute("select region_code, region_type, name_zh from marts.dim_region")}
     assert got["PD"] == ("shanghai_district", "浦东新区")
@@ -132,6 +135,7 @@ def test_regions_are_the_districts_the_delta_provinces_other_provinces_and_overs
     assert set(got) == set(codes.codes("region"))  # exactly the codes a buyer_region can hold
 
 
+@pytest.mark.slow
 def test_an_institution_is_one_row_with_every_name_it_was_reported_under(built):
     rows = {r[0]: r[1:] for r in built.execute(
         "select normalised_name, institution_name, reported_names, institution_type_code, institution_type_name_zh, "

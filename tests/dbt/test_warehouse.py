@@ -99,6 +99,7 @@ def wh(warehouse_url):
         yield conn
 
 
+@pytest.mark.slow
 def test_submissions_reached_the_expected_status(built):
     ids = built["ids"]
     assert ids["pd_projects_2"][1] == "published"
@@ -106,6 +107,7 @@ def test_submissions_reached_the_expected_status(built):
     assert ids["ip_2"][1] == "published"
 
 
+@pytest.mark.slow
 def test_superseded_and_rejected_submissions_leave_no_row(built, wh):
     projects = rows(wh, "select project_code, project_status, submission_id from marts.fct_projects order by 1")
     assert projects == [("P-1", "completed", built["ids"]["pd_projects_2"][0])]
@@ -119,10 +121,12 @@ def test_superseded_and_rejected_submissions_leave_no_row(built, wh):
     assert rows(wh, "select transaction_code from marts.rpt_award_share_findings") == [("T-1",)]
 
 
+@pytest.mark.slow
 def test_first_build_had_the_award_share_finding_and_export(built):
     assert [r[0] for r in built["first_ip"]] == ["T-1", "T-2"]
 
 
+@pytest.mark.slow
 def test_agency_wins_over_district_and_the_conflict_is_reported(built, wh):
     current = rows(wh, "select facility_code, submitter_code, facility_status, total_investment_yuan::int "
                        "from marts.dim_facility where is_current")
@@ -132,6 +136,7 @@ def test_agency_wins_over_district_and_the_conflict_is_reported(built, wh):
     assert conflicts == [("facilities", "F-1", "STCSM", "PD,STCSM")]
 
 
+@pytest.mark.slow
 def test_completeness_and_control_totals(built, wh):
     status = dict(rows(wh, "select completeness_id, completeness_status from marts.rpt_submission_completeness"))
     assert status["PD|projects|2018"] == "published"
@@ -144,6 +149,7 @@ def test_completeness_and_control_totals(built, wh):
     assert len(totals) == 17
 
 
+@pytest.mark.slow
 def test_full_refresh_gives_the_same_rows_as_incremental(built, wh):
     # The whole project: views are replaced with drop ... cascade, so a partial build would drop other views.
     dbt.run(["build", "--full-refresh"], quiet=True)
@@ -155,6 +161,7 @@ def test_full_refresh_gives_the_same_rows_as_incremental(built, wh):
     assert rows(wh, FUNDING_MART) == built["incremental_funding"]
 
 
+@pytest.mark.slow
 def test_a_contract_violation_fails_the_build(built, warehouse_url, tmp_path):
     from dbt.cli.main import dbtRunner
 
