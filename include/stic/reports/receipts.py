@@ -25,9 +25,8 @@ from psycopg.rows import dict_row
 
 from stic import faults, ledger
 from stic.config import settings
-from stic.contract import codes
+from stic.contract import codes, messages
 from stic.contract.kinds import KINDS
-from stic.intake.normalise import RULES
 from stic.reports.render import jsonable_default, render, write_atomic
 
 log = logging.getLogger(__name__)
@@ -35,69 +34,23 @@ log = logging.getLogger(__name__)
 RECEIPT_FORMAT = 1
 EXAMPLES_PER_RULE = 10
 
-# Plain-language advice per rule id (row rules from stic.intake.normalise.RULES, expectation rules from
-# expectations/*.py, file and submission rules from the loader). {columns} and {values} are filled in.
-FIX: dict[str, str] = {
-    "required": "Fill in {columns} on every row: a row without it cannot be published.",
-    "code_list": "Use a value from the code list for {columns} — its code, English or Chinese name "
-                 "(e.g. PD, Pudong or 浦东新区); these values were not recognised: {values}.",
-    "date_parse": "Write the dates in {columns} as 2018-06-30 or 2018年6月30日.",
-    "number_parse": "Write {columns} as plain numbers (thousands separators are fine; no words or notes in the cell).",
-    "unit_unknown": "State the unit of the amounts as 元, 万元 or 亿元, in the header (e.g. 金额（万元）) or in a unit column.",
-    "amount_non_negative": "Correct the negative amounts or counts in {columns}: they must be zero or more.",
-    "share_range": "Give the award share in {columns} as a fraction between 0 and 1 (0.7 for 70 percent).",
-    "year_range": "Use a year between 2014 and 2030 in {columns}.",
-    "text_too_long": "Shorten the text in {columns}.",
-    "start_before_end": "Check the start and end dates: a project must not end before it starts.",
-    "construction_before_operation": "Check the dates: a facility cannot start operating before its construction starts.",
-    "listing_before_deal": "Check the dates: a deal cannot be made before the listing date.",
-    "duplicate_key": "Give every row its own code in {columns}, or remove the repeated rows (only the first one is kept).",
-    "award_share_below_floor": "Check the award shares below 0.7 in {columns} (transfers and licences by universities "
-                               "and research institutes award at least 70 %); if they are right, nothing needs to change.",
-    "not_empty": "Send a file with at least one row that passes the rules.",
-    "completed_without_end": "Give the end date of every completed project.",
-    # file and submission rules
-    "missing_columns": "Use the column headers of the template (or a listed alias); the missing columns are named in the reason above.",
-    "bad_columns": "Fix the column headers as the reason above says (each column once, with its unit).",
-    "unmapped_amount": "Rename the column named above so that it says which amount it holds and in which unit "
-                       "(e.g. 中央财政资金（万元）), or remove it; a data steward can also add your wording to the "
-                       "header vocabulary or to your office's profile. Then send the file again.",
-    "unreadable": "Send the file again as CSV, XLSX or JSON that opens in a spreadsheet program.",
-    "empty": "The file holds no data rows: send the file with its rows.",
-    "binary": "Send the data as CSV, XLSX or JSON, not another file type.",
-    "encoding": "Save the file as UTF-8 (or GB18030) text and send it again.",
-    "no_valid_rows": "No row passed the critical rules: fix the rows listed below and send the whole file again.",
-    "submission_rule": "Check the submitter, kind and period of the submission: the reason above says which one is not accepted.",
-    "duplicate": "Nothing to fix: the same file was received before (submission {values}); it was not loaded twice.",
-    "superseded": "Nothing to fix: a later correction (submission {values}) replaced this submission.",
-}
-FILE_RULE_DESCRIPTIONS = {
-    "missing_columns": "Required columns are missing.",
-    "bad_columns": "The columns cannot be mapped unambiguously.",
-    "unmapped_amount": "A column looks like it holds amounts, but the warehouse does not know which; "
-                       "the file was not loaded rather than drop those numbers.",
-    "unreadable": "The file cannot be read.",
-    "empty": "The file holds no data.",
-    "binary": "The file is not a data file.",
-    "encoding": "The file's text encoding cannot be read.",
-    "no_valid_rows": "No row passed the critical rules.",
-    "submission_rule": "This submitter may not send this kind for this period.",
-}
+# The words of every rule — what it means and what to fix, in Chinese and English — are in the message
+# catalogue (stic.contract.messages, contract/reference/messages.yml): row rules (stic.intake.normalise.RULES),
+# expectation rules (expectations/*.py), file and submission rules and the statuses duplicate/superseded.
+# A rule the catalogue does not know (an expectation rule without words of its own) gets its code in words.
 
 
-def _words(rule: str) -> str:
-    if rule in RULES:
-        return RULES[rule][1]
-    return FILE_RULE_DESCRIPTIONS.get(rule, rule.replace("_", " ").capitalize() + ".")
+def _words(rule: str, lang: str = "en") -> str:
+    return messages.message(rule, lang, strict=False)
 
 
-def what_to_fix(rule: str, columns: list[str] | None = None, values: list[str] | None = None) -> str:
-    cols = ", ".join(sorted({c for c in (columns or []) if c})) or "the column named in the examples"
-    vals = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in (values or [])[:10]) or "see the examples"
-    template = FIX.get(rule)
-    if template is None:
-        return f"{_words(rule)} Correct the rows listed under rule {rule} and send the file again."
-    return template.format(columns=cols, values=vals)
+def what_to_fix(rule: str, columns: list[str] | None = None, values: list[str] | None = None,
+                lang: str = "en") -> str:
+    """The catalogue's advice for the rule, its {columns} and {values} filled in (in `lang`, zh or en)."""
+    sep = "、" if lang == "zh" else ", "
+    cols = sep.join(sorted({c for c in (columns or []) if c})) or None
+    vals = sep.join(repr(v) if isinstance(v, str) else str(v) for v in (values or [])[:10]) or None
+    return messages.advice(rule, lang, strict=False, columns=cols, values=vals)
 
 
 def _file_rule(sub: dict) -> str | None:
@@ -161,7 +114,7 @@ def receipt_data(conn: psycopg.Connection, submission_id: int) -> dict:
     for p in problems:
         g = failed.setdefault(p["rule"], {
             "rule": p["rule"], "severity": p["severity"], "description": _words(p["rule"]),
-            "source": "row rules", "problems": 0, "rows": set(), "columns": [], "values": [], "examples": [],
+            "description_zh": _words(p["rule"], "zh"), "source": "row rules", "problems": 0, "rows": set(), "columns": [], "values": [], "examples": [],
         })
         g["problems"] += 1
         g["rows"].add(p["source_row_number"])
@@ -176,15 +129,17 @@ def receipt_data(conn: psycopg.Connection, submission_id: int) -> dict:
     for g in failed.values():
         g["rows"] = len(g["rows"])
         g["what_to_fix"] = what_to_fix(g["rule"], g["columns"], g["values"])
+        g["what_to_fix_zh"] = what_to_fix(g["rule"], g["columns"], g["values"], "zh")
         g["values"] = g["values"][:EXAMPLES_PER_RULE]
         (warnings if g["severity"] == "warning" else failed_rules).append(g)
 
     # Row warnings of accepted rows (raw.<kind>.row_warnings).
     for w in row_warnings:
         warnings.append({
-            "rule": w["rule"], "severity": "warning", "description": _words(w["rule"]), "source": "row rules",
+            "rule": w["rule"], "severity": "warning", "description": _words(w["rule"]),
+            "description_zh": _words(w["rule"], "zh"), "source": "row rules",
             "rows": w["n"], "examples": [{"row": r} for r in (w["rows"] or [])],
-            "what_to_fix": what_to_fix(w["rule"]),
+            "what_to_fix": what_to_fix(w["rule"]), "what_to_fix_zh": what_to_fix(w["rule"], lang="zh"),
         })
 
     # The batch's validation (Great Expectations), every expectation.
@@ -206,13 +161,17 @@ def receipt_data(conn: psycopg.Connection, submission_id: int) -> dict:
         }
         by_run.setdefault(r["validation_run_id"], []).append(item)
         if not r["success"]:
+            columns = [r["column_name"]] if r["column_name"] else []
+            values = [e for e in item["examples"] if not isinstance(e, dict | list)]
             entry = {
                 "rule": r["rule"], "severity": r["severity"], "description": r["description"],
+                # the expectation's own words are English; a rule the catalogue knows has its Chinese
+                "description_zh": messages.message(r["rule"], "zh") if messages.known(r["rule"]) else None,
                 "source": f"validation ({r['expectation_type']})", "rows": r["unexpected_count"],
-                "columns": [r["column_name"]] if r["column_name"] else [],
+                "columns": columns,
                 "examples": [{"column": r["column_name"], "value": e} for e in item["examples"][:EXAMPLES_PER_RULE]],
-                "what_to_fix": what_to_fix(r["rule"], [r["column_name"]] if r["column_name"] else [],
-                                           [e for e in item["examples"] if not isinstance(e, dict | list)]),
+                "what_to_fix": what_to_fix(r["rule"], columns, values),
+                "what_to_fix_zh": what_to_fix(r["rule"], columns, values, "zh"),
             }
             (warnings if r["severity"] == "warning" else failed_rules).append(entry)
     validation = [{
@@ -226,19 +185,22 @@ def receipt_data(conn: psycopg.Connection, submission_id: int) -> dict:
     file_rule = _file_rule(sub)
     if file_rule:
         failed_rules.insert(0, {
-            "rule": file_rule, "severity": "critical", "description": _words(file_rule), "source": "file",
+            "rule": file_rule, "severity": "critical", "description": _words(file_rule),
+            "description_zh": _words(file_rule, "zh"), "source": "file",
             "rows": None, "examples": [], "message": sub["status_reason"], "what_to_fix": what_to_fix(file_rule),
+            "what_to_fix_zh": what_to_fix(file_rule, lang="zh"),
         })
     for g in (*failed_rules, *warnings):  # the example table's columns: those any example has
         g["example_columns"] = [k for k in ("row", "sheet", "column", "value", "message")
                                 if any(e.get(k) not in (None, "") for e in g["examples"])]
-    fix = [{"rule": g["rule"], "severity": g["severity"], "advice": g["what_to_fix"]} for g in failed_rules]
-    fix += [{"rule": w["rule"], "severity": "warning", "advice": w["what_to_fix"]} for w in warnings]
-    if sub["status"] == "duplicate":
-        fix.append({"rule": "duplicate", "severity": "info", "advice": what_to_fix("duplicate", values=[sub["duplicate_of"]])})
-    if sub["status"] == "superseded":
-        fix.append({"rule": "superseded", "severity": "info",
-                    "advice": what_to_fix("superseded", values=[sub["superseded_by"]])})
+    fix = [{"rule": g["rule"], "severity": g["severity"], "advice": g["what_to_fix"], "advice_zh": g["what_to_fix_zh"]}
+           for g in failed_rules]
+    fix += [{"rule": w["rule"], "severity": "warning", "advice": w["what_to_fix"], "advice_zh": w["what_to_fix_zh"]}
+            for w in warnings]
+    for status, other in (("duplicate", sub["duplicate_of"]), ("superseded", sub["superseded_by"])):
+        if sub["status"] == status:
+            fix.append({"rule": status, "severity": "info", "advice": what_to_fix(status, values=[other]),
+                        "advice_zh": what_to_fix(status, values=[other], lang="zh")})
 
     data = {
         "receipt_format": RECEIPT_FORMAT,
@@ -255,6 +217,7 @@ def receipt_data(conn: psycopg.Connection, submission_id: int) -> dict:
         "encoding": sub["encoding"],
         "received_at": sub["received_at"],
         "status": sub["status"],
+        "status_zh": messages.term(sub["status"], "zh"),
         "status_reason": sub["status_reason"],
         "status_changed_at": sub["status_changed_at"],
         "published_at": sub["published_at"],
@@ -297,7 +260,8 @@ REASONS_SHOWN = 20
 def intake_data(conn: psycopg.Connection, submission_id: int) -> dict:
     """How the file was read (its last load's audit.loads.intake_details: the header mapping applied, the
     columns ignored, the layout rows skipped) and, when rows were quarantined, the first REASONS_SHOWN
-    reasons (row, column, value, rule, message) and the count per rule. `stic ingest` prints the same."""
+    reasons (row, column, value, rule, message, and message_zh: the rule's message in Chinese) and the count
+    per rule (with the rule's description and description_zh). `stic ingest` prints the same."""
     with conn.cursor(row_factory=dict_row) as cur:
         load = cur.execute(
             "select intake_details from audit.loads where submission_id = %s order by load_id desc limit 1",
@@ -315,6 +279,10 @@ def intake_data(conn: psycopg.Connection, submission_id: int) -> dict:
         ).fetchall()
     details = (load or {}).get("intake_details") or {}
     total = sum(r["problems"] for r in per_rule)
+    for r in reasons:  # the row's own message is English; beside it the rule's message in Chinese
+        r["message_zh"] = _words(r["rule"], "zh")
+    for r in per_rule:
+        r["description"], r["description_zh"] = _words(r["rule"]), _words(r["rule"], "zh")
     return {
         "header_mapping": details.get("header_mapping") or [],
         "ignored_columns": details.get("ignored_columns") or [],
@@ -347,7 +315,8 @@ def receipt_paths(submission_id: int, directory: Path | None = None) -> tuple[Pa
 
 
 def render_html(data: dict) -> str:
-    return render("receipt.html.j2", r=data, rules=RULES)
+    """The receipt's HTML: Chinese first, the English beside it (the JSON keeps the English, plus *_zh fields)."""
+    return render("receipt.html.j2", r=data, term=messages.term)
 
 
 def write_receipt(conn: psycopg.Connection, submission_id: int, directory: Path | None = None,
