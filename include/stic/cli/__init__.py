@@ -15,7 +15,6 @@ import sys
 from stic.cli import dev, intake, reports, warehouse
 from stic.cli.dev import cmd_demo, cmd_generate  # noqa: F401 - the commands stay reachable as stic.cli.cmd_*
 from stic.cli.intake import cmd_check, cmd_ingest  # noqa: F401
-from stic.cli.output import print_json as _print_json  # noqa: F401
 from stic.cli.reports import cmd_submissions, cmd_summary  # noqa: F401
 from stic.cli.warehouse import cmd_build, cmd_db, cmd_run, cmd_setup, run_dags  # noqa: F401
 from stic.config import switch_off_telemetry
