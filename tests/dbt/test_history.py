@@ -88,6 +88,10 @@ def test_a_corrected_project_has_two_versions_one_after_the_other(history, wh):
     (_, _, from1, to1, _, _, _), (_, _, from2, to2, _, _, _) = v
     assert from1 <= history["between"] < from2 <= history["after"]
     assert to1 == from2 and to2 is None
+    # described for BI tools like every mart (+persist_docs)
+    table, column = wh.execute("select obj_description('marts.fct_projects_history'::regclass), "
+                               "col_description('marts.fct_ip_transactions_history'::regclass, 1)").fetchone()
+    assert table.startswith("Every version of each project's canonical record") and column.startswith("Id of this version")
 
 
 def test_a_project_reported_again_unchanged_gets_a_version_naming_the_new_submission(history, wh):
@@ -180,7 +184,11 @@ def test_bi_readers_and_auditors_read_the_history_only_through_the_marts(history
                 assert not _can_read(c, table), (role, table)
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 c.execute("delete from marts.fct_projects_history")
-    # P-OK-2 is booked to Xuhui, reported by PD as a joint project: XH's analysts see its versions, no other
+    # Analysts see the versions of their district's projects: P-OK-2 is booked to Xuhui and reported by PD as
+    # a joint project (joint_with PD), so both see it; P-OK-3's closed version stays PD's.
     with _as(history["url"], roles.analyst_role("XH")) as c:
         assert {r[0] for r in c.execute("select project_code from marts.fct_projects_history")} == {"P-OK-2"}
         assert not _can_read(c, "snapshots.projects_snapshot")
+    with _as(history["url"], roles.analyst_role("PD")) as c:
+        assert {r[0] for r in c.execute("select project_code from marts.fct_projects_history")} == {
+            "P-OK-1", "P-OK-2", "P-OK-3"}
