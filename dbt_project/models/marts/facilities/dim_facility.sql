@@ -1,5 +1,7 @@
 {#- Type 2 on status and total investment (the snapshot); the other attributes are type 1: a live
-    facility shows its current canonical values in every version, a closed one its last snapshot values. -#}
+    facility shows its current canonical values in every version, a closed one its last snapshot values.
+    The version in force names the submission in force: a correction that changes neither status nor
+    investment opens no version, yet supersedes the submission the version was first seen in. -#}
 with
 
 versions as (
@@ -21,8 +23,16 @@ joined as (
         versions.facility_code,
         versions.facility_status,
         versions.total_investment_yuan,
-        versions.submitter_code,
-        versions.submission_id,
+        case
+            when versions.dbt_valid_to is null
+                then coalesce(current_facilities.submitter_code, versions.submitter_code)
+            else versions.submitter_code
+        end as submitter_code,
+        case
+            when versions.dbt_valid_to is null
+                then coalesce(current_facilities.submission_id, versions.submission_id)
+            else versions.submission_id
+        end as submission_id,
         versions.dbt_valid_from,
         versions.dbt_valid_to,
         coalesce(current_facilities.facility_name, versions.facility_name) as facility_name,
