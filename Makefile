@@ -37,14 +37,8 @@ test: setup ## README's second command: the whole test suite (real PostgreSQL, d
 # test-fast (under 3 minutes on 2 cores) leaves out every test marked slow: those that run Airflow (DAG runs,
 # tasks, the Celery stack), a dbt build of the warehouse (tests/dbt's built marts, trace, row rules, mart suites,
 # the intake corpus in the marts), a kill -9 crash matrix, the benchmark, or big and hostile files end to end.
-# Deselected here besides: test_upkeep's two Airflow runs (that file has no pytest import to mark them with) and
-# tests/dbt/test_history.py, whose every test reads a dbt build of the history marts (to be marked slow there).
-FAST_DESELECT := --deselect tests/dags/test_upkeep.py::test_maintain_warehouse_cleans_the_airflow_metadata_past_the_retention \
-	--deselect tests/dags/test_upkeep.py::test_the_readme_backfill_command_creates_the_runs \
-	--deselect tests/dbt/test_history.py
-
 test-fast: setup ## The suite without the slow tests (no Airflow runs, dbt builds, crash matrix, benchmark, big files)
-	$(BIN)/pytest -m "not slow" $(FAST_DESELECT)
+	$(BIN)/pytest -m "not slow"
 
 # lint needs only the venv. sqlfluff runs as tests/dbt/test_sqlfluff.py runs it: the dbt templater with the
 # committed .sqlfluff and dbt_project/.sqlfluff, dbt_project/profiles.yml fed by STIC_PG_* (db.dbt_env). dbt-postgres

@@ -7,6 +7,8 @@ import re
 import sqlite3
 import subprocess
 
+import pytest
+
 from tests.dags.conftest import ROOT, run_python
 
 PROBE_DAG = '''
@@ -48,6 +50,7 @@ def _airflow(args: list[str], env_extra: dict | None = None) -> subprocess.Compl
     return subprocess.run([airflow_env.airflow_bin(), *args], env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_maintain_warehouse_cleans_the_airflow_metadata_past_the_retention(airflow_home, tmp_path):
     dags = tmp_path / "dags"
     dags.mkdir()
@@ -70,6 +73,7 @@ def test_maintain_warehouse_cleans_the_airflow_metadata_past_the_retention(airfl
     assert _count(airflow_home, runs) == 0 and _count(airflow_home, tis) == 0
 
 
+@pytest.mark.slow
 def test_the_readme_backfill_command_creates_the_runs(airflow_home):
     readme = (ROOT / "README.md").read_text()
     lines = [ln for ln in readme.splitlines() if ln.startswith(".venv/bin/airflow backfill create ")]

@@ -4,6 +4,7 @@ neither status nor total investment (the snapshot's tracked columns) and so open
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 from stic import pipeline
 from stic.quality.gx import validate_marts
@@ -21,6 +22,7 @@ def _ingest(tmp, name: str, row: str):
     return pipeline.ingest_file(path, submitter="PD", kind="facilities", period="2018")
 
 
+@pytest.mark.slow
 def test_a_rename_only_correction_moves_the_current_version_to_the_new_submission(warehouse_url, tmp_path):
     with psycopg.connect(warehouse_url, autocommit=True) as c:
         reset_warehouse(c)

@@ -17,6 +17,9 @@ from stic.warehouse import dbt_runner as dbt
 from stic.warehouse import roles
 from tests.conftest import FIXTURES, reset_warehouse
 
+# Every test reads a dbt build of the history marts (two builds, in the module fixture).
+pytestmark = pytest.mark.slow
+
 IP_HEADER = (
     "transaction_code,listing_date,deal_date,ip_type,transaction_type,field,seller,seller_type,seller_district,"
     "buyer,buyer_region,listed_price_yuan,deal_amount_yuan,net_revenue_yuan,inventor_award_share"
