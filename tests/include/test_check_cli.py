@@ -33,7 +33,8 @@ def test_quarantined_rows_are_printed_with_row_and_column(capsys):
     code, out = check(capsys, FIXTURES / "files" / "projects_utf8.csv")
     assert code == 0  # 4 good rows: the file is accepted, the bad row is quarantined
     assert "OK projects_utf8.csv: 4 rows would be accepted, 1 quarantined" in out
-    assert "  row 6, column district: 'Atlantis' is not a known district" in out
+    # the rule's meaning in Chinese (the message catalogue) first, the row's English detail beside it
+    assert "  row 6, column district: 该值不在字段的代码表中。 · 'Atlantis' is not a known district" in out
     assert out.rstrip().splitlines()[1].endswith("[code_list]")
 
 
@@ -107,7 +108,16 @@ def test_a_district_file_with_another_districts_row(capsys, tmp_path):
                     "P-3,Joint,municipal,energy,Fudan,黄浦,2018-01-01,underway,1,浦东\n", encoding="utf-8")
     code, out = check(capsys, path, submitter="PD")
     assert code == 0 and "2 rows would be accepted, 1 quarantined" in out
-    assert "  row 3, column district: the row is booked to district HP, but PD may report only" in out
+    assert "  row 3, column district: 区只报送本区的数据行" in out
+    assert " · the row is booked to district HP, but PD may report only" in out
     assert out.rstrip().splitlines()[1].endswith("[district_mismatch]")
     code, out = check(capsys, path, submitter="STCSM")  # an agency may report any district
     assert code == 0 and "3 rows would be accepted, 0 quarantined" in out
+
+
+def test_a_rejection_says_why_and_what_to_fix_in_chinese_and_english(capsys):
+    code, out = check(capsys, FIXTURES / "pipeline" / "projects_missing_column.csv")
+    lines = out.splitlines()
+    assert code == 1 and lines[0].startswith("REJECTED projects_missing_column.csv: required column(s) missing: district")
+    assert lines[1] == "  缺少必需的列。 [missing_columns]"
+    assert lines[2].startswith("  what to fix / 如何修改: 请使用模板的列标题") and "/ Use the column headers of the template" in lines[2]

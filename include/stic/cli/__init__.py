@@ -83,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; run the same command again to carry on where it stopped", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `stic check … | head`: the reader left; say nothing more (Python docs, SIGPIPE)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

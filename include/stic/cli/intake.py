@@ -6,13 +6,28 @@ import sys
 from pathlib import Path
 
 from stic.cli.output import print_json
+from stic.contract import messages
+
+
+def _zh(rule: str | None) -> str:
+    """The rule's meaning in Chinese (the message catalogue), shown to submitters before the English detail."""
+    return messages.message(rule, "zh", strict=False) if rule else ""
 
 
 def _problem_lines(outcome) -> list[str]:
     lines = []
     for p in outcome.problems:
         where = f"row {p['row']}" + (f" (sheet {p['sheet']})" if p.get("sheet") else "")
-        lines.append(f"  {where}, column {p['column']}: {p['message']} [{p['rule']}]")
+        lines.append(f"  {where}, column {p['column']}: {_zh(p['rule'])} · {p['message']} [{p['rule']}]")
+    return lines
+
+
+def _rejected_lines(text: str, rule: str | None) -> list[str]:
+    """A rejection for the submitter: the reason (English detail, Chinese meaning) and what to fix, both languages."""
+    lines = [f"REJECTED {text}"]
+    if rule:
+        lines.append(f"  {_zh(rule)} [{rule}]")
+        lines.append(f"  what to fix / 如何修改: {messages.bilingual(rule, 'advice')}")
     return lines
 
 
@@ -25,9 +40,10 @@ def cmd_check(args) -> int:
         check_submission(args.submitter, args.kind, args.period)
     except SubmissionRuleError as e:
         if args.json:
-            print_json({"file": str(path), "accepted": False, "rejected": str(e), "rule": "submission_rule"})
+            print_json({"file": str(path), "accepted": False, "rejected": str(e), "rule": "submission_rule",
+                        "rejected_zh": _zh("submission_rule")})
         else:
-            print(f"REJECTED {path.name}: {e}")
+            print("\n".join(_rejected_lines(f"{path.name}: {e}", "submission_rule")))
         return 1
     if not path.is_file():
         print(f"error: {path} is not a file", file=sys.stderr)
@@ -35,7 +51,7 @@ def cmd_check(args) -> int:
     outcome = check_file(path, args.kind, submitter=args.submitter, period=args.period)
     result = {
         "file": str(path), "accepted": outcome.would_publish, "rejected": outcome.rejected,
-        "rule": outcome.rejected_rule, "format": outcome.format, "encoding": outcome.encoding,
+        "rule": outcome.rejected_rule, "rejected_zh": _zh(outcome.rejected_rule) or None, "format": outcome.format, "encoding": outcome.encoding,
         "rows_received": outcome.rows_received, "rows_accepted": outcome.rows_loaded,
         "rows_quarantined": outcome.rows_quarantined, "rows_with_warnings": outcome.rows_with_warnings,
         "problems": [{k: v for k, v in p.items() if k != "row_data"} for p in outcome.problems],
@@ -47,7 +63,7 @@ def cmd_check(args) -> int:
         print_json(result)
     else:
         if outcome.rejected:
-            print(f"REJECTED {outcome.rejected}")
+            print("\n".join(_rejected_lines(outcome.rejected, outcome.rejected_rule)))
         else:
             print(f"OK {path.name}: {outcome.rows_loaded:,} rows would be accepted, "
                   f"{outcome.rows_quarantined:,} quarantined, {outcome.rows_with_warnings:,} with warnings "
@@ -55,7 +71,7 @@ def cmd_check(args) -> int:
         for line in _problem_lines(outcome):
             print(line)
         for w in outcome.warnings:
-            print(f"  row {w['row']}: warning: {w['message']} [{w['rule']}]")
+            print(f"  row {w['row']}: warning: {_zh(w['rule'])} · {w['message']} [{w['rule']}]")
         for n in outcome.notes:
             print(f"  note: {n}")
         for line in _intake_lines(outcome.header_mapping, outcome.ignored_columns, outcome.skipped_rows):
