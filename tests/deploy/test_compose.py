@@ -293,3 +293,48 @@ def test_lineage_goes_to_a_file_in_a_volume(compose, services):
     init = services["airflow-init"]["command"]
     script = init if isinstance(init, str) else "\n".join(init)
     assert str(Path(transport["log_file_path"]).parent) in script, "airflow-init does not create the folder"
+
+
+def test_superset_service_is_the_pinned_official_image_with_the_bundle_imported(services):
+    """Apache Superset (README, Connect a BI tool): the official image at the version `stic bi setup` installs, the
+    same config and import code (python -m stic.ops.bi), on 127.0.0.1 only."""
+    from stic.ops import bi
+
+    svc = services["superset"]
+    assert image_tag(svc["image"])[1] == bi.SUPERSET_VERSION
+    froms = re.findall(r"^FROM (\S+)", svc["build"]["dockerfile_inline"], re.M)
+    assert froms == [f"apache/superset:{bi.SUPERSET_VERSION}"], froms
+    assert "psycopg2-binary==" in svc["build"]["dockerfile_inline"]
+    script = svc["command"] if isinstance(svc["command"], str) else "\n".join(svc["command"])
+    steps = ["python -m stic.ops.bi config", "superset db upgrade", "superset fab create-admin", "superset init",
+             "python -m stic.ops.bi import", "exec gunicorn"]
+    at = [script.find(s) for s in steps]
+    assert -1 not in at and at == sorted(at), dict(zip(steps, at, strict=True))
+    assert "set -euo pipefail" in script and "--bind 0.0.0.0:8088" in script
+    env = env_of(svc)
+    targets = {tgt: src for src, tgt in map(mount, svc["volumes"])}
+    assert targets.get(env["STIC_HOME"]) == "." and resolve(svc["volumes"][0]).endswith(":ro")
+    assert env["PYTHONPATH"] == env["STIC_HOME"] + "/include" and env["STIC_ENV_FILE"] == ""
+    assert env["SUPERSET_CONFIG_PATH"] == env["STIC_DATA_DIR"] + "/superset/superset_config.py"
+    assert any(env["STIC_DATA_DIR"].startswith(t + "/") and not src.startswith((".", "/")) for t, src in targets.items()), \
+        "Superset's state (metadata, SECRET_KEY) is not in a named volume"
+    assert env["SUPERSET_LOAD_EXAMPLES"] == "no" and env["SCARF_ANALYTICS"] == "false" and env["DO_NOT_TRACK"] == "1"
+    assert svc["ports"] == ["127.0.0.1:${SUPERSET_PORT:-8088}:8088"]
+    assert "http://localhost:8088/health" in " ".join(svc["healthcheck"]["test"])
+    assert svc["depends_on"]["warehouse"]["condition"] == "service_healthy"
+
+
+def test_superset_reads_the_warehouse_as_the_bi_reader(compose, services):
+    """The URI is the warehouse service as stic_bi_reader, whose password build_warehouse sets (roles.apply reads
+    STIC_ROLE_PASSWORD_STIC_BI_READER from the Airflow services' environment): one variable for both."""
+    env = env_of(services["superset"])
+    uri = urlparse(env["STIC_BI_WAREHOUSE_URI"])
+    wh = services["warehouse"]["environment"]
+    assert uri.scheme == "postgresql+psycopg2"
+    assert (uri.username, uri.hostname, uri.port or 5432, uri.path.lstrip("/")) == \
+        ("stic_bi_reader", "warehouse", 5432, wh["POSTGRES_DB"])
+    common = compose["x-airflow-common"]["environment"]
+    raw = services["superset"]["environment"]["STIC_BI_WAREHOUSE_URI"]
+    assert "${STIC_BI_READER_PASSWORD" in raw and "${STIC_BI_READER_PASSWORD" in common["STIC_ROLE_PASSWORD_STIC_BI_READER"]
+    assert uri.password == resolve(common["STIC_ROLE_PASSWORD_STIC_BI_READER"])
+    assert uri.password != resolve(wh["POSTGRES_PASSWORD"]), "Superset must not log in as the warehouse's owner"
