@@ -14,7 +14,7 @@ export GX_ANALYTICS_ENABLED := false
 export SCARF_ANALYTICS := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast lint pipeline summary clean db-start db-stop bench celery-e2e
+.PHONY: help setup demo test test-fast lint pipeline summary clean db-start db-stop bench celery-e2e bi
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -64,6 +64,9 @@ pipeline: setup ## Run the DAGs on whatever is in landing/incoming (no sample ge
 
 summary: setup ## Print the warehouse summary
 	$(BIN)/stic summary
+
+bi: setup ## Apache Superset with the dashboards of bi/superset on http://127.0.0.1:8088, as stic_bi_reader (after make demo)
+	$(BIN)/stic bi setup
 
 db-start: setup ## Start the embedded warehouse (no-op with WAREHOUSE_URL)
 	$(BIN)/stic db start
