@@ -147,8 +147,7 @@ def ensure_venv(log=print) -> bool:
         t = time.monotonic()
         log(f"installing apache-superset {SUPERSET_VERSION} into {venv} (once; a few minutes) …")
         shutil.rmtree(venv, ignore_errors=True)
-        python = shutil.which("python3.11") or sys.executable
-        _run([python, "-m", "venv", str(venv)], "create the Superset virtualenv")
+        _run([sys.executable, "-m", "venv", str(venv)], "create the Superset virtualenv")  # this Python (3.11)
         _run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
               "-c", str(constraints_file()), *PACKAGES], "pip install apache-superset", timeout=1800)
         (venv / ".stic-stamp").write_text(_stamp() + "\n")
@@ -408,7 +407,7 @@ def setup(warehouse_url: str | None = None, start_server: bool = True, log=print
     password, new = admin_password()
     out = superset("fab", "create-admin", "--username", admin_user(), "--firstname", "STIC", "--lastname", "Admin",
                    "--email", f"{admin_user()}@localhost", "--password", password, what="superset fab create-admin")
-    if "already exists" in out and os.environ.get("STIC_BI_ADMIN_PASSWORD"):
+    if "already exists" in out:  # the password is the one in the environment or the file, whichever was changed
         superset("fab", "reset-password", "--username", admin_user(), "--password", password)
     superset("init", what="superset init")
     rpw = reader_password()
