@@ -1,7 +1,7 @@
 """`stic`: the command line of the STIC warehouse, for data engineers and submitters.
 
 One module per command group: intake.py (check, ingest), warehouse.py (db, setup, build, run), reports.py
-(submissions, summary), dev.py (generate, demo, agency-api, bench: stic.dev is imported only when one of
+(submissions, summary), bi.py (bi: Superset), dev.py (generate, demo, agency-api, bench: stic.dev is imported only when one of
 them runs). Commands that belong to one product module register themselves with its `add_cli` (pull,
 receipt, report, declare-nil, seeds, trace). build_parser lists them all, in the order `stic --help` shows.
 """
@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 
-from stic.cli import dev, intake, reports, warehouse
+from stic.cli import bi, dev, intake, reports, warehouse
 from stic.cli.dev import cmd_demo, cmd_generate  # noqa: F401 - the commands stay reachable as stic.cli.cmd_*
 from stic.cli.intake import cmd_check, cmd_ingest  # noqa: F401
 from stic.cli.reports import cmd_submissions, cmd_summary  # noqa: F401
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     warehouse.add_setup(sub)  # stic setup
     warehouse.add_run(sub)  # stic run
     dev.add_demo(sub)  # stic demo [--scale F] [--seed N]
+    bi.add_bi(sub)  # stic bi setup|start|stop|status
     dev.add_agency_api(sub)  # stic agency-api serve --port P --token T [--fault …]
     agency_pull.add_cli(sub)  # stic pull --agency A --kind K [--since ISO] [--until ISO]
     report_receipts.add_cli(sub)  # stic receipt SUBMISSION_ID [--format html|json] [--show]
