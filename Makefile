@@ -74,6 +74,7 @@ db-start: setup ## Start the embedded warehouse (no-op with WAREHOUSE_URL)
 db-stop: setup ## Stop the embedded warehouse
 	$(BIN)/stic db stop
 
-clean: ## Remove the venv and all local state (embedded warehouse, landing area, Airflow home, reports)
+clean: ## Remove the venvs and all local state (embedded warehouse, Superset, landing area, Airflow home, reports)
+	-$(BIN)/stic bi stop 2>/dev/null
 	-$(BIN)/stic db stop 2>/dev/null
-	rm -rf $(VENV) .stic landing reports airflow_home dbt_project/target dbt_project/logs
+	rm -rf $(VENV) .venv-superset .venv-superset.lock .stic landing reports airflow_home dbt_project/target dbt_project/logs
