@@ -185,3 +185,24 @@ def test_quarantine_past_the_memory_limit_is_kept_on_disk_and_loaded_whole(clean
         "select source_row_number, submitted_value, rule from audit.rejected_rows where submission_id = %s "
         "order by source_row_number", (out.submission_id,)).fetchall()
     assert got == [(i + 3, f"Atlantis{i}", "code_list") for i in range(12)]
+
+
+def test_an_office_file_with_a_title_line_wan_yuan_headers_and_a_total_row_loads_every_amount(clean_warehouse, tmp_path):
+    """As a district office writes it: GB18030, a title line, 所属领域, amounts in 万元 under their own words,
+    a 合计 row. Every amount reaches raw to the yuan; the total row is skipped and listed, not loaded."""
+    path = tmp_path / "浦东2018项目.csv"
+    path.write_text(
+        "浦东新区2018年度科技项目汇总表\n"
+        "项目编号,项目名称,项目级别,所属领域,牵头单位,单位性质,所在区,立项日期,结束日期,项目状态,"
+        "中央财政资助（万元）,市级财政资助（万元）,区级配套资金（万元）,自筹资金（万元）\n"
+        "PD-2018-001,张江光子芯片,市级,集成电路,复旦大学,高校,浦东新区,2018-03-01,2020-12-31,在研,120.5,80.25,30,15.125\n"
+        "合计,,,,,,,,,,120.5,80.25,30,15.125\n", encoding="gb18030")
+    out = pipeline.ingest_file(path, submitter="PD", kind="projects", period="2018")
+    assert (out.status, out.rows_loaded, out.rows_quarantined) == ("published", 1, 0), out.reason
+    c = clean_warehouse
+    assert c.execute("select field, funding_central_yuan, funding_municipal_yuan, funding_district_yuan, "
+                     "funding_self_raised_yuan from raw.projects").fetchall() == [
+        ("integrated_circuits", Decimal("1205000.00"), Decimal("802500.00"), Decimal("300000.00"),
+         Decimal("151250.00"))]
+    skipped = c.execute("select intake_details->'skipped_rows' from audit.loads").fetchone()[0]
+    assert [s["reason"] for s in skipped] == ["total_row"]
