@@ -50,10 +50,6 @@ LAZY_ONLY = {("cli", "dev")}
 EXCEPTIONS = {
     ("stic.ledger.declarations", "stic.pipeline"):
         "declare_nil runs its NIL.txt through the pipeline (inside the function); it belongs in pipeline or cli",
-    ("stic.load", "stic.pipeline"):
-        "load_submission, kept for loading by hand (bench, tests), calls pipeline.load_step inside the function",
-    ("stic.quality.gx", "stic.pipeline"):
-        "validate_load, kept for validating by hand (bench, tests), calls pipeline.validate_step inside the function",
 }
 
 

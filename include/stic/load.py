@@ -308,16 +308,3 @@ def load_rows(conn: psycopg.Connection, sub: dict, progress: Callable[[int], Non
          json.dumps(outcome.intake_details(), ensure_ascii=False, default=str), load_id),
     )
     return outcome
-
-
-def load_submission(
-    conn: psycopg.Connection, submission_id: int, progress: Callable[[int], None] | None = None
-) -> ParseOutcome:
-    """received -> parsed (rows in raw, bad rows in audit.rejected_rows) or -> rejected. One transaction.
-
-    The pipeline's load step (stic.pipeline.load_step: load_rows, then the ledger's transition), kept under
-    this name for those who load one submission by hand (the benchmarks, tests).
-    """
-    from stic import pipeline
-
-    return pipeline.load_step(conn, submission_id, progress)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 
 from stic import ledger
-from stic.load import load_submission
-from stic.quality.gx import run_suite, validate_load
+from stic.pipeline import load_step, validate_step
+from stic.quality.gx import run_suite
 
 KEYS = ("expectation_type", "column", "rule", "severity", "description", "success", "observed_value",
         "element_count", "unexpected_count", "unexpected_percent", "examples", "exception")
@@ -19,7 +19,7 @@ KEYS = ("expectation_type", "column", "rule", "severity", "description", "succes
 
 def _load(c, fixture_file, period="2018"):
     reg = ledger.register(c, fixture_file("pipeline/projects_ok.csv"), submitter="PD", kind="projects", period=period)
-    load_submission(c, reg.submission_id)
+    load_step(c, reg.submission_id)
     sub = ledger.get(c, reg.submission_id)
     return reg.submission_id, sub["load_id"]
 
@@ -72,8 +72,8 @@ def test_failures_keep_their_counts_and_examples_after_the_cheap_pass(clean_ware
     assert failed["duplicate_key", "project_code"]["examples"] == ["P-OK-1", "P-OK-1"]
     assert failed["completed_without_end", None]["unexpected_count"] == 1
 
-    # and through validate_load into audit.validation_results: one row per expectation, examples for failures
-    run = validate_load(c, sid)
+    # and through the pipeline's validation step into audit.validation_results: one row per expectation, examples for failures
+    run = validate_step(c, sid)
     assert run is not None and not run.success and ledger.get(c, sid)["status"] == "rejected"
     stored = c.execute(
         "select rule, column_name, success, element_count, unexpected_count, unexpected_examples "

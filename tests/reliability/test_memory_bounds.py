@@ -1,7 +1,7 @@
 """Hostile files cannot take the loader's memory: each is read in a subprocess whose peak RSS stays under 300 MB.
 
 Each case is generated at test time (fast streaming writes) and read by a child process — `check_file` (the
-parsing and row rules of a load, no database) or, where rows are quarantined, `register` + `load_submission`
+parsing and row rules of a load, no database) or, where rows are quarantined, `register` + `pipeline.load_step`
 against a database of its own. The child's own peak RSS comes from `os.wait4` (the kernel's ru_maxrss of
 that child alone). Each case must also end clearly: rejected with the rule named, or loaded with its bad rows
 in audit.rejected_rows holding a truncated, small row_data. Prints `memory bounds: N/M under 300 MB` and the
@@ -43,10 +43,10 @@ import json, sys
 from pathlib import Path
 from stic import ledger
 from stic.warehouse import db
-from stic.load import load_submission
+from stic.pipeline import load_step
 with db.connect(autocommit=True) as conn:
     reg = ledger.register(conn, Path(sys.argv[1]), submitter="PD", kind="projects", period="2018")
-    o = load_submission(conn, reg.submission_id)
+    o = load_step(conn, reg.submission_id)
     status = conn.execute("select status from audit.submissions where submission_id = %s",
                           (reg.submission_id,)).fetchone()[0]
 print(json.dumps({"submission_id": reg.submission_id, "status": status, "rule": o.rejected_rule,

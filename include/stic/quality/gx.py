@@ -340,17 +340,6 @@ def verdict(run: SuiteRun) -> tuple[Status, str]:
     return Status.REJECTED, f"failed critical validation rule(s): {', '.join(run.failed_rules)} (suite {run.suite_name})"
 
 
-def validate_load(conn: psycopg.Connection, submission_id: int, url: str | None = None) -> SuiteRun | None:
-    """parsed -> validated, or -> rejected when a critical expectation fails on the submission's batch.
-
-    The pipeline's validation step (stic.pipeline.validate_step: validate_batch, store_run, then the ledger's
-    transition), kept under this name for those who validate one submission by hand (the benchmarks, tests).
-    """
-    from stic import pipeline
-
-    return pipeline.validate_step(conn, submission_id, url=url)
-
-
 def data_docs_index() -> Path:
     return settings().gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 

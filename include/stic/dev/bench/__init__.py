@@ -4,7 +4,7 @@ Absolute times on a shared machine wander, so every figure is a ratio against a 
 same run on the same machine (issue "Performance: a benchmark that measures the pipeline against the
 machine's own limits"):
 
-1. ingest throughput — `load_submission` (parse, normalise, lineage, COPY, ledger) of an N-row district
+1. ingest throughput — `pipeline.load_step` (parse, normalise, lineage, COPY, ledger) of an N-row district
    CSV against `psql \\copy` of the same rows, already clean, into a table like raw.projects;
 2. memory — peak RSS of a subprocess ingesting a CSV and an XLSX at two sizes (10x apart): flat, and
    under 300 MB for the CSV;

@@ -82,8 +82,7 @@ def _slot() -> tuple[str, str]:
 def fill_warehouse(conn, url: str, rows: int, data: Path, tag: str) -> float:
     """Publish `rows` more project rows through the real pipeline (load, validate, publish). Returns seconds."""
     from stic import ledger
-    from stic.load import load_submission
-    from stic.quality.gx import validate_load
+    from stic.pipeline import load_step, validate_step
 
     t0 = time.perf_counter()
     done, k = 0, 0
@@ -93,10 +92,10 @@ def fill_warehouse(conn, url: str, rows: int, data: Path, tag: str) -> float:
         write_projects_csv(path, n, prefix=f"B{tag}{k}")
         submitter, period = _slot()
         sid = _register(conn, path, submitter, period)
-        out = load_submission(conn, sid)
+        out = load_step(conn, sid)
         if out.rejected:
             raise RuntimeError(f"bulk submission rejected: {out.rejected}")
-        validate_load(conn, sid, url=url)
+        validate_step(conn, sid, url=url)
         status = ledger.publish(conn, sid)
         if status != "published":
             raise RuntimeError(f"bulk submission {sid} ended {status}: {ledger.get(conn, sid)['status_reason']}")

@@ -22,8 +22,7 @@ def measure_ingest(figs: dict[str, Figure], sc: Scale, url: str, data: Path) -> 
     import psycopg
 
     from stic import ledger
-    from stic.load import load_submission
-    from stic.quality.gx import validate_load
+    from stic.pipeline import load_step, validate_step
     from stic.warehouse import db
 
     f1, f4 = figs["1"], figs["4"]
@@ -45,13 +44,13 @@ def measure_ingest(figs: dict[str, Figure], sc: Scale, url: str, data: Path) -> 
         copied = conn.execute("select count(*) from public.bench_copy").fetchone()[0]
         conn.execute("drop table public.bench_copy")
         _log(f"fig 1: psql \\copy {copied:,} rows in {copy_s:.1f}s")
-        # The pipeline: register (hash + archive) first, then load_submission timed.
+        # The pipeline: register (hash + archive) first, then the load step timed.
         submitter, period = _slot()
         t = time.perf_counter()
         sid = _register(conn, src, submitter, period)
         register_s = time.perf_counter() - t
         t = time.perf_counter()
-        out = load_submission(conn, sid)
+        out = load_step(conn, sid)
         load_s = time.perf_counter() - t
         if out.rejected or out.rows_loaded != n:
             raise RuntimeError(f"ingest: {out.rows_loaded} of {n} rows loaded ({out.rejected})")
@@ -70,7 +69,7 @@ def measure_ingest(figs: dict[str, Figure], sc: Scale, url: str, data: Path) -> 
             import great_expectations  # noqa: F401
             gx_import_s = time.perf_counter() - t
             t = time.perf_counter()
-            run = validate_load(conn, sid, url=url)
+            run = validate_step(conn, sid, url=url)
             gx_s = time.perf_counter() - t
             f4.measured, f4.baseline, f4.ratio = gx_s, load_s, gx_s / load_s
             f4.details = {"rows": n, "gx_s": round(gx_s, 2), "load_s": round(load_s, 2),
@@ -91,10 +90,10 @@ def measure_ingest(figs: dict[str, Figure], sc: Scale, url: str, data: Path) -> 
 
 
 def _worker(path: Path | None, url: str, submitter: str, period: str) -> dict:
-    """In a fresh process: ingest one file (register + load_submission) and report peak RSS."""
+    """In a fresh process: ingest one file (register + the load step) and report peak RSS."""
     import psycopg
 
-    from stic.load import load_submission
+    from stic.pipeline import load_step
     from stic.warehouse import db
 
     out = {"rss_before_mb": round(_peak_rss_mb(), 1)}
@@ -103,7 +102,7 @@ def _worker(path: Path | None, url: str, submitter: str, period: str) -> dict:
         if path is not None:
             t = time.perf_counter()
             sid = _register(conn, path, submitter, period)
-            o = load_submission(conn, sid)
+            o = load_step(conn, sid)
             out.update(rows=o.rows_loaded, rejected=o.rejected, seconds=round(time.perf_counter() - t, 2))
             _drop_archive(conn, sid)
             conn.execute("truncate raw.projects")
