@@ -1,20 +1,17 @@
 """Suite for each new batch of raw.facilities, run before the submission is published."""
 
-import great_expectations.expectations as gxe
 
 from stic.contract.kinds import FACILITIES
 
-from ._common import WARNING, add, raw_kind_suite, submitter_rules
+from ._common import WARNING, raw_kind_suite, row_rule, submitter_rules
 
 
 def build_suite():
     suite = raw_kind_suite(FACILITIES, "raw_facilities")
     submitter_rules(suite, FACILITIES)
-    add(suite, gxe.UnexpectedRowsExpectation(
-        unexpected_rows_query="select * from {batch} where status = 'in_operation' and facility_type in "
-                              "('national_major_infrastructure', 'functional_platform') and operation_start_date is null"),
+    row_rule(suite, "status = 'in_operation' and facility_type in "
+                              "('national_major_infrastructure', 'functional_platform') and operation_start_date is null",
         WARNING, "operating_without_start", "A facility in operation states when it started operating.")
-    add(suite, gxe.UnexpectedRowsExpectation(
-        unexpected_rows_query="select * from {batch} where facility_type = 'large_instrument' and original_value_yuan is null"),
+    row_rule(suite, "facility_type = 'large_instrument' and original_value_yuan is null",
         WARNING, "instrument_without_value", "A large instrument states its original value.")
     return suite

@@ -102,3 +102,52 @@ def test_the_stored_gx_result_holds_every_expectation(clean_warehouse, fixture_f
     [district] = [r for r in doc["results"] if r["expectation_config"]["kwargs"].get("column") == "district"
                   and r["expectation_config"]["type"] == "expect_column_values_to_be_in_set"]
     assert district["result"]["unexpected_count"] == 3 and district["result"]["partial_unexpected_list"] == ["ZZ"] * 3
+
+
+def test_row_rules_checked_together_store_what_gx_gives_each_rule_alone(clean_warehouse, fixture_file):
+    """On a batch where every row rule holds, the rules are checked by one combined query; the result stored for
+    each is what GX returns when it validates that rule alone (BOOLEAN_ONLY), and GX sees the same columns as
+    its own reflection of the query asset."""
+    import great_expectations as gx
+    from great_expectations.expectations.metrics.util import column_reflection_fallback
+
+    from stic.config import settings
+    from stic.quality import gx as quality
+    from stic.quality import passes
+    from stic.warehouse import db
+
+    c = clean_warehouse
+    _sid, load_id = _load(c, fixture_file)
+    query = f"select * from raw.projects where load_id = {int(load_id)}"
+    folder = settings().gx_dir / "gx" / "uncommitted" / "validations" / "raw_projects"
+    before = set(folder.rglob("*.json")) if folder.exists() else set()
+    fast = run_suite("raw_projects", query, asset_name="raw_projects_batch", thorough=False)
+    assert fast.success
+    [new] = set(folder.rglob("*.json")) - before
+    stored = {r["expectation_config"]["id"]: r for r in json.loads(new.read_text())["results"]}
+    with quality._gx_context(db.warehouse_url()) as (_gx, ctx):
+        suite = ctx.suites.get("raw_projects")
+        rules = [e for e in suite.expectations if e.expectation_type == passes.ROWS_RULE]
+        assert len(rules) >= 4 and all(e.meta.get("where") for e in rules)
+        batch = ctx.data_sources.get(quality.DATASOURCE).get_asset("raw_projects_batch").get_batch_definition(
+            "batch").get_batch()
+        for rule in rules:
+            alone = gx.ExpectationSuite(name="raw_projects")
+            alone.expectations.append(rule)
+            [er] = batch.validate(alone, result_format={"result_format": "BOOLEAN_ONLY"}).results
+            assert stored[rule.id] == json.loads(json.dumps(er.to_json_dict()))
+        ds = ctx.data_sources.get(quality.DATASOURCE)
+        engine = ds.get_execution_engine()
+        import sqlalchemy as sa
+
+        reflected = column_reflection_fallback(sa.text(query), engine.engine.dialect, engine.engine)
+        batch.data.execution_engine.batch_manager.load_batch_list([batch])
+        listed = engine.resolve_metrics([_column_types_metric(batch.id)])
+        assert [c["name"] for c in next(iter(listed.values()))] == [c["name"] for c in reflected]
+        assert len(reflected) > 20
+
+
+def _column_types_metric(batch_id):
+    from great_expectations.validator.metric_configuration import MetricConfiguration
+
+    return MetricConfiguration("table.column_types", {"batch_id": batch_id}, {"include_nested": True})

@@ -1,15 +1,15 @@
 """Run the Great Expectations suites (expectations/*.py) in the database and keep the results in audit.*.
 
 A load's batch is a query asset filtered by its load id, so PostgreSQL does the work and only that
-submission's rows are read. A suite runs in two passes (run_suite): a cheap BOOLEAN_ONLY pass, then a
-SUMMARY pass of only the expectations that failed, for their counts and examples
-(STIC_GX_THOROUGH=1: one SUMMARY pass of the whole suite, as before). Results go to audit.validation_runs / audit.validation_results and to the
-GX Data Docs site. A critical failure on a load rejects the submission; warnings never block.
+submission's rows are read. A suite runs in two passes (run_suite, stic.quality.passes): a cheap
+BOOLEAN_ONLY pass with the row rules checked together, then a SUMMARY pass of only the expectations that
+failed, for their counts and examples (STIC_GX_THOROUGH=1: one SUMMARY pass of the whole suite).
+Results go to audit.validation_runs / audit.validation_results and to the GX Data Docs site. A critical
+failure on a load rejects the submission; warnings never block.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import importlib.util
 import json
@@ -25,11 +25,12 @@ import psycopg
 
 from stic.config import settings, switch_off_telemetry
 from stic.ledger.status import Status
+from stic.quality import passes
 from stic.warehouse import db
 
 log = logging.getLogger(__name__)
 DATASOURCE = "warehouse"
-EXAMPLES = 5
+EXAMPLES = passes.EXAMPLES
 
 
 @dataclass
@@ -153,7 +154,7 @@ def _exception_message(info) -> str | None:
 
 def run_suite(suite_module: str, query: str, asset_name: str, url: str | None = None,
               thorough: bool | None = None) -> SuiteRun:
-    """Run the suite on the batch `query` in two passes (see _two_pass); `thorough` runs it once in SUMMARY.
+    """Run the suite on the batch `query` in two passes (passes.two_pass); `thorough` runs it once in SUMMARY.
 
     The stored GX validation result (Data Docs) and the rows for audit.validation_results carry the same
     facts either way: per expectation its success, counts and, for a failure, up to EXAMPLES examples.
@@ -174,114 +175,24 @@ def run_suite(suite_module: str, query: str, asset_name: str, url: str | None = 
         asset = ds.add_query_asset(asset_name, query=query)
         batch_definition = asset.add_batch_definition_whole_table("batch")
         if thorough:
+            passes.register_column_listing()
             vd = ctx.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=f"vd_{asset_name}", data=batch_definition, suite=suite))
             cp = ctx.checkpoints.add_or_update(gx.Checkpoint(
                 name=f"cp_{asset_name}", validation_definitions=[vd],
                 actions=[],  # Data Docs are rebuilt once per warehouse build (build_data_docs), not per batch
-                result_format=SUMMARY,
+                result_format=passes.SUMMARY,
             ))
             [suite_result] = cp.run().run_results.values()
             results = [_result_row(er) for er in suite_result.results]
         else:
-            results = _two_pass(gx, ctx, ds, suite, batch_definition, query)
+            results = []
+            for er, derived in passes.two_pass(gx, ctx, ds, suite, batch_definition, query):
+                results.append(_result_row(er) | (derived or {}))
     critical = sum(1 for r in results if not r["success"] and r["severity"] == "critical")
     warnings = sum(1 for r in results if not r["success"] and r["severity"] == "warning")
     return SuiteRun(suite.name, critical == 0, critical, warnings, len(results), results,
                     data_docs_path=str(data_docs_index()))
-
-
-SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
-
-
-def _two_pass(gx, ctx, ds, suite, batch_definition, query: str) -> list[dict]:
-    """Pass 1, BOOLEAN_ONLY: GX folds every column-map count of the suite into one aggregate query over
-    the batch (SUMMARY adds one example query, a scan of the batch, per column-map expectation, even
-    when it passes). Pass 2, SUMMARY, only for the expectations that failed (counts and examples), or
-    whose summary cannot be told from success alone. A passing expectation's summary is exact without
-    it: nothing unexpected among the batch's rows (counted once). The suite's GX result is stored like
-    a checkpoint's, with the failures' SUMMARY results in place of their pass-1 results.
-    """
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    batch = batch_definition.get_batch()
-    first = batch.validate(suite, result_format={"result_format": "BOOLEAN_ONLY"})
-    passed = [er.expectation_config for er in first.results if er.success]
-    counts = _counts(ds, query, [c.kwargs["column"] for c in passed if c.type in _NONNULL_PERCENT]) if passed else {}
-    derived: dict[int, dict] = {}
-    redo = []
-    for i, er in enumerate(first.results):
-        summary = _passing_summary(er.expectation_config, counts) if er.success else None
-        if summary is None:
-            redo.append(i)
-        else:
-            derived[i] = summary
-    if redo:
-        by_id = {e.id: e for e in suite.expectations}
-        subset = gx.ExpectationSuite(name=suite.name)  # not saved: appended as is, ids kept to match results
-        subset.expectations.extend(by_id[first.results[i].expectation_config.id] for i in redo)
-        second = batch.validate(subset, result_format=SUMMARY)
-        again = {er.expectation_config.id: er for er in second.results}
-        for i in redo:
-            first.results[i] = again[first.results[i].expectation_config.id]
-    run_id = RunIdentifier(run_time=dt.datetime.now(dt.UTC))
-    first.meta.update(run_id=run_id, validation_time=run_id.run_time, batch_parameters=None)
-    ctx.validation_results_store.store_validation_results(
-        suite_validation_result=first,
-        suite_validation_result_identifier=ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
-            run_id=run_id, batch_identifier=first.batch_id),
-    )
-    out = []
-    for i, er in enumerate(first.results):
-        row = _result_row(er)
-        if i in derived:
-            row.update(derived[i])
-        out.append(row)
-    return out
-
-
-def _counts(ds, query: str, columns: list[str]) -> dict:
-    """The batch's rows and each column's non-null values, in one scan."""
-    import sqlalchemy as sa
-
-    columns = sorted(set(columns))
-    quoted = ", ".join(['count(*)', *('count("{}")'.format(c.replace('"', '""')) for c in columns)])
-    with ds.get_engine().connect() as c:
-        row = c.execute(sa.text(f"select {quoted} from ({query}) as batch")).one()
-    return {"rows": row[0], **{("nonnull", col): n for col, n in zip(columns, row[1:], strict=True)}}
-
-
-_ROW_COUNT = {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
-# Column-map expectations whose SUMMARY unexpected_percent is over the column's non-null values.
-_NONNULL_PERCENT = {"expect_column_values_to_be_in_set", "expect_column_values_to_be_between",
-                    "expect_column_values_to_be_unique"}
-
-
-def _passing_summary(cfg, counts: dict) -> dict | None:
-    """What GX's SUMMARY result says of this passing expectation, known without asking GX; None: ask GX.
-
-    Passing without `mostly` means nothing was unexpected; GX's element_count is the batch's row count
-    and its unexpected_percent is 0 of the rows (not null) or of the non-null values (None if there are
-    none). tests/include/test_validation_passes.py checks this against a SUMMARY run.
-    """
-    kw, rows = cfg.kwargs, counts.get("rows")
-    if cfg.type in _ROW_COUNT:
-        return {"observed_value": rows}
-    if cfg.type == "unexpected_rows_expectation":
-        return {"observed_value": 0}
-    if kw.get("mostly", 1) != 1 or kw.get("row_condition"):
-        return None
-    if cfg.type == "expect_column_values_to_not_be_null":
-        return {"element_count": rows, "unexpected_count": 0, "unexpected_percent": 0.0 if rows else None}
-    if cfg.type in _NONNULL_PERCENT:
-        nonnull = counts[("nonnull", kw["column"])]
-        return {"element_count": rows, "unexpected_count": 0, "unexpected_percent": 0.0 if nonnull else None}
-    return None
 
 
 def _result_row(er) -> dict:
