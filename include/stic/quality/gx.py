@@ -152,6 +152,26 @@ def _exception_message(info) -> str | None:
     return None
 
 
+def _suite_and_source(ctx, suite_module: str):
+    """The suite (saved once per process, again when its module changed) and the warehouse data source."""
+    gx_dir = str(settings().gx_dir)
+    module_file = settings().expectations_dir / f"{suite_module}.py"
+    suite = _registered((gx_dir, "suite", suite_module, module_file.stat().st_mtime_ns),
+                        lambda: ctx.suites.add_or_update(load_suite_module(suite_module).build_suite()))
+    ds = _registered((gx_dir, "datasource", os.environ["STIC_GX_URL"]), lambda: ctx.data_sources.add_or_update_postgres(
+        DATASOURCE, connection_string="${STIC_GX_URL}"))
+    return suite, ds
+
+
+def prepare(suite_modules: list[str] | None = None, url: str | None = None) -> None:
+    """What a process does once before its first batch: the GX context, the data source and the suites
+    (the raw ones by default) registered, and the column listing of query assets (passes)."""
+    with _gx_context(url or db.warehouse_url()) as (_gx, ctx):
+        for name in suite_modules or sorted(p.stem for p in settings().expectations_dir.glob("raw_*.py")):
+            _suite_and_source(ctx, name)
+    passes.register_column_listing()
+
+
 def run_suite(suite_module: str, query: str, asset_name: str, url: str | None = None,
               thorough: bool | None = None) -> SuiteRun:
     """Run the suite on the batch `query` in two passes (passes.two_pass); `thorough` runs it once in SUMMARY.
@@ -161,13 +181,8 @@ def run_suite(suite_module: str, query: str, asset_name: str, url: str | None = 
     """
     url = url or db.warehouse_url()
     thorough = os.environ.get("STIC_GX_THOROUGH") == "1" if thorough is None else thorough
-    module_file = settings().expectations_dir / f"{suite_module}.py"
     with _gx_context(url) as (gx, ctx):
-        gx_dir = str(settings().gx_dir)
-        suite = _registered((gx_dir, "suite", suite_module, module_file.stat().st_mtime_ns),
-                            lambda: ctx.suites.add_or_update(load_suite_module(suite_module).build_suite()))
-        ds = _registered((gx_dir, "datasource", os.environ["STIC_GX_URL"]), lambda: ctx.data_sources.add_or_update_postgres(
-            DATASOURCE, connection_string="${STIC_GX_URL}"))
+        suite, ds = _suite_and_source(ctx, suite_module)
         try:
             ds.delete_asset(asset_name)
         except Exception:

@@ -10,7 +10,8 @@ machine's own limits"):
    under 300 MB for the CSV;
 3. incremental cost — one new submission end to end (ingest, batch validation, `dbt build` of what it
    touches) into a warehouse of N rows against one of 10N rows;
-4. validation overhead — the GX suite on the N-row batch against loading that batch;
+4. validation overhead — the GX suite on the N-row batch (`pipeline.validate_step`, in a process that has
+   imported GX and made its context, data source and suite: timed apart, in the details) against loading that batch;
 5. orchestration overhead — the dbt task group inside `airflow dags test build_warehouse` against one
    plain `dbt build` of the same models with the same threads;
 6. DAG parse — the slowest DAG file's import time (airflow.sdk pre-imported), against a trivial DAG.
