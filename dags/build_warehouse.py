@@ -18,7 +18,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from _stic_common import DEFAULT_ARGS, RAW_ASSETS, warehouse_profile_config
+from _stic_common import DBT_VARS, DEFAULT_ARGS, RAW_ASSETS, warehouse_profile_config
 from _stic_watcher import sensor_args, start_in_triggerer
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ExecutionMode, ProjectConfig, RenderConfig
@@ -52,7 +52,8 @@ def build_warehouse():
 
     dbt = DbtTaskGroup(
         group_id="dbt",
-        project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST, install_dbt_deps=False),
+        project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST, install_dbt_deps=False,
+                                     dbt_vars=DBT_VARS),
         # The dbt profile comes from the Airflow connection `stic_warehouse` (see _stic_common).
         profile_config=warehouse_profile_config(),
         # One `dbt build` of the whole project (models, seeds, snapshot, unit and data tests; a failing test

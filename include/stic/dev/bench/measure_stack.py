@@ -163,14 +163,14 @@ def scheduled_drop(url: str, sample: Path, data: Path, timeout: float = 3600) ->
                 "parallelism": stack.concurrency}
 
 
-def day_drop(admin: str, suffix: str, data: Path) -> dict:
+def day_drop(admin: str, suffix: str, data: Path, sample_scale: float = 1.0) -> dict:
     """Both ways on the demo sample, each into a fresh warehouse; returns the figure's numbers."""
     from stic.dev.sample import generate
     from stic.warehouse import db
 
     sample = data / "fig7-sample"
     shutil.rmtree(sample, ignore_errors=True)
-    m = generate(sample, scale=1.0, seed=42)
+    m = generate(sample, scale=sample_scale, seed=42)
     files = len(m.files)
     with db.scratch_database(admin, "stic_bench_f7a", suffix) as url_a:
         with db.connect(url_a) as conn:
@@ -183,4 +183,4 @@ def day_drop(admin: str, suffix: str, data: Path) -> dict:
         sched = scheduled_drop(url_b, sample, data)
     _log(f"fig 7: through the scheduler: {sched['total_s']:.1f}s ({sched['ingest_tasks']} ingest tasks, "
          f"{sched['build_runs']} build run(s))")
-    return {"files": files, "one_process": base, "scheduled": sched}
+    return {"files": files, "sample_scale": sample_scale, "one_process": base, "scheduled": sched}

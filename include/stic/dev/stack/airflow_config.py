@@ -64,6 +64,12 @@ def component_env(layout: StackLayout) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
+        # The api-server's first execution-API calls can take tens of seconds on a loaded two-core machine
+        # (seen: 35 s for the first `PATCH .../run`); the default 5 s timeout failed the first task.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+        # The triggerer imports build_warehouse's sensor trigger (dags/_stic_watcher.py) by its path; it parses
+        # no DAG, so the DAG folder is not on its sys.path otherwise.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(settings().root / "dags"), os.environ.get("PYTHONPATH")])),
         "PYTHONUNBUFFERED": "1",
     })
     if layout.executor == "celery":
