@@ -4,8 +4,9 @@ slots, default 4), not `airflow dags test`.
 
 5: the span of build_warehouse's `dbt.*` task group (first dbt task's start to the last one's end, from the
    metadata database) against one plain `dbt build` of the same models, same threads, same data.
-7: a day's drop, the demo sample (`stic generate`, 294 files), from the trigger of ingest_district_submissions
-   to the end of `secure_marts` in the build_warehouse run that follows it (the marts published), against
+7: a day's drop, the demo sample (`stic generate`), from the first ingest_district_submissions run queued once
+   the files are in the landing area (unpausing the DAG starts its cron run, and the bench triggers one) to
+   the end of `secure_marts` in a build_warehouse run queued after the last batch (the marts published), against
    `stic ingest --landing && stic build` in one process on the same files into a warehouse of its own.
 """
 
@@ -135,32 +136,35 @@ def scheduled_drop(url: str, sample: Path, data: Path, timeout: float = 3600) ->
         t0 = time.monotonic()
         stack.airflow(["dags", "trigger", INGEST_DAG, "--run-id", run_id])
 
+        # Unpausing the ingest DAG also starts its cron run (catchup=False: the latest interval), which may be
+        # the one that takes the files: every ingest run of the stack counts, from the first one queued.
         def published() -> bool:
-            ingest = next((r for r in stack.dag_runs(INGEST_DAG) if r["run_id"] == run_id), None)
-            if ingest and ingest["state"] == "failed":
+            ingest = stack.dag_runs(INGEST_DAG)
+            if any(r["state"] == "failed" for r in ingest):
                 raise RuntimeError(f"{INGEST_DAG} failed; logs in {stack.logs}")
-            if not ingest or ingest["state"] != "success":
+            if not ingest or not all(r["state"] in ("success", "failed") for r in ingest):
                 return False
-            builds = [r for r in stack.dag_runs(BUILD_DAG) if r["queued_at"] >= ingest["start_date"]]
+            builds = stack.dag_runs(BUILD_DAG)
             if any(r["state"] == "failed" for r in builds):
                 raise RuntimeError(f"{BUILD_DAG} failed; logs in {stack.logs}")
-            # the marts are published once secure_marts of a build queued after the last publication is over
-            last_pub = max(t["end_date"] for t in _tis(stack, INGEST_DAG, run_id) if t["end_date"])
+            # the marts are published once secure_marts of a build queued after the last batch is over
+            last = max(t["end_date"] for t in _tis(stack, INGEST_DAG) if t["task_id"] == "ingest_batch" and t["end_date"])
             return any(t["task_id"] == "secure_marts" and t["state"] == "success"
-                       for r in builds if r["queued_at"] >= last_pub for t in _tis(stack, BUILD_DAG, r["run_id"]))
+                       for r in builds if r["queued_at"] >= last for t in _tis(stack, BUILD_DAG, r["run_id"]))
 
         _wait(stack, "the drop through both DAGs", published, timeout)
         wall = time.monotonic() - t0
-        ingest_run = next(r for r in stack.dag_runs(INGEST_DAG) if r["run_id"] == run_id)
-        builds = [r for r in stack.dag_runs(BUILD_DAG) if r["queued_at"] >= ingest_run["start_date"]]
-        itis = _tis(stack, INGEST_DAG, run_id)
+        ingest_runs = stack.dag_runs(INGEST_DAG)
+        start = min(r["queued_at"] for r in ingest_runs)
+        builds = stack.dag_runs(BUILD_DAG)
+        itis = _tis(stack, INGEST_DAG)
+        batches = [t for t in itis if t["task_id"] == "ingest_batch" and t["end_date"]]
         secured = max(t["end_date"] for r in builds for t in _tis(stack, BUILD_DAG, r["run_id"])
                       if t["task_id"] == "secure_marts" and t["end_date"])
-        measured = (secured - ingest_run["queued_at"]).total_seconds()
-        return {"total_s": measured, "wall_trigger_to_published_s": round(wall, 1),
-                "ingest_run_s": round((ingest_run["end_date"] - ingest_run["queued_at"]).total_seconds(), 1),
-                "ingest_tasks": len(itis), "build_runs": len(builds), "executor": "LocalExecutor",
-                "parallelism": stack.concurrency}
+        return {"total_s": (secured - start).total_seconds(), "wall_trigger_to_published_s": round(wall, 1),
+                "ingest_done_s": round((max(t["end_date"] for t in batches) - start).total_seconds(), 1),
+                "ingest_runs": len(ingest_runs), "ingest_batches": len(batches), "build_runs": len(builds),
+                "executor": "LocalExecutor", "parallelism": stack.concurrency}
 
 
 def day_drop(admin: str, suffix: str, data: Path, sample_scale: float = 1.0) -> dict:
@@ -181,6 +185,6 @@ def day_drop(admin: str, suffix: str, data: Path, sample_scale: float = 1.0) -> 
         with db.connect(url_b) as conn:
             db.init_schema(conn)
         sched = scheduled_drop(url_b, sample, data)
-    _log(f"fig 7: through the scheduler: {sched['total_s']:.1f}s ({sched['ingest_tasks']} ingest tasks, "
-         f"{sched['build_runs']} build run(s))")
+    _log(f"fig 7: through the scheduler: {sched['total_s']:.1f}s (ingest done at {sched['ingest_done_s']}s, "
+         f"{sched['ingest_batches']} batches, {sched['build_runs']} build run(s))")
     return {"files": files, "sample_scale": sample_scale, "one_process": base, "scheduled": sched}
