@@ -67,6 +67,9 @@ def component_env(layout: StackLayout) -> dict[str, str]:
         # The api-server's first execution-API calls can take tens of seconds on a loaded two-core machine
         # (seen: 35 s for the first `PATCH .../run`); the default 5 s timeout failed the first task.
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+        # Cosmos' cache (its copy of dbt's partial parse) per stack: the shared /tmp/cosmos one holds the partial
+        # parse of another stack's warehouse, whose profile differs, and dbt then parses the whole project again.
+        "AIRFLOW__COSMOS__CACHE_DIR": str(layout.base_dir / "cosmos-cache"),
         # The triggerer imports build_warehouse's sensor trigger (dags/_stic_watcher.py) by its path; it parses
         # no DAG, so the DAG folder is not on its sys.path otherwise.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(settings().root / "dags"), os.environ.get("PYTHONPATH")])),
