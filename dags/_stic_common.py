@@ -13,6 +13,10 @@ from stic.ops.notify import task_failed
 KINDS = ("projects", "facilities", "platform_assessments", "ip_transactions")
 WAREHOUSE_CONN_ID = "stic_warehouse"  # stic.warehouse.db.WAREHOUSE_CONN_ID (that module imports psycopg: not at parse)
 
+# The dbt vars stic's dbt runner passes (stic.warehouse.dbt_runner.PROJECT_VARS; a DAG test checks they are equal):
+# given to Cosmos too, the DAG's `dbt build` reuses the partial parse of a `stic` run (same vars, profile, target).
+DBT_VARS = {"stic_publication_lock": "stic.ledger.publication"}
+
 # One asset per raw kind: updated whenever a submission of that kind is published.
 RAW_ASSETS = {kind: Asset(f"stic://warehouse/raw/{kind}", group="stic") for kind in KINDS}
 

@@ -8,15 +8,18 @@ marts through Cosmos (models and their tests, in dependency order, from the mani
 The dbt stage runs in Cosmos' watcher mode: one task (`dbt.dbt_producer_watcher`) runs a single
 `dbt build`; for each model a `.run` task and a `.test` task report that model's and its tests' outcome
 from the producer, so the graph still shows what failed. The producer's log has dbt's own output.
+Under a scheduler these sensors start, and on success end, in the triggerer without taking a worker;
+under `airflow dags test` they reschedule (STIC_DBT_SENSORS, see _stic_watcher.py).
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-from _stic_common import DEFAULT_ARGS, RAW_ASSETS, warehouse_profile_config
+from _stic_common import DBT_VARS, DEFAULT_ARGS, RAW_ASSETS, warehouse_profile_config
+from _stic_watcher import sensor_args, start_in_triggerer
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ExecutionMode, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
@@ -49,7 +52,8 @@ def build_warehouse():
 
     dbt = DbtTaskGroup(
         group_id="dbt",
-        project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST, install_dbt_deps=False),
+        project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST, install_dbt_deps=False,
+                                     dbt_vars=DBT_VARS),
         # The dbt profile comes from the Airflow connection `stic_warehouse` (see _stic_common).
         profile_config=warehouse_profile_config(),
         # One `dbt build` of the whole project (models, seeds, snapshot, unit and data tests; a failing test
@@ -62,14 +66,13 @@ def build_warehouse():
         # `.test` task: detached, its task would wait for a result the producer never reports under its name.
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
                                    should_detach_multiple_parents_tests=False),
-        # The per-model tasks are sensors on the producer's XComs. They reschedule rather than defer:
-        # `airflow dags test` runs one task at a time in one process, so a deferred sensor's trigger would
-        # wait for ever for a producer that cannot start. The producer ignores these arguments.
-        operator_args={"deferrable": False, "mode": "reschedule", "poke_interval": 5,
-                       "timeout": timedelta(hours=1)},
+        # The per-model tasks are sensors on the producer's XComs: under a scheduler they start and (on success)
+        # end in the triggerer, without a worker; under `airflow dags test` they reschedule (_stic_watcher).
+        operator_args=sensor_args(),
         # The producer is never retried: a second attempt would skip, and each model would then run on its own.
         default_args={"retries": 0},
     )
+    start_in_triggerer(dbt)
 
     @task
     def validate_marts() -> list[dict]:

@@ -1,8 +1,8 @@
 """`stic bench` keeps working: a smoke run at tiny scale produces every figure with its target and verdict.
 
 The benchmark itself (`make bench`) is not part of the suite; these runs only check that it runs end to end.
-The fast smoke run leaves out the two figures that need whole `dbt build`s and an Airflow DAG run
-(3 and 5, minutes even at tiny scale); the slow one measures all of them.
+The fast smoke run leaves out the figures that need whole `dbt build`s or the DAGs under a scheduler
+(3, 5 and 7, minutes even at tiny scale); the slow one measures all of them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 
 from stic.dev import bench
 
-TARGETS = {"1": "≥ 0.5", "2a": "300 MB", "2b": "1.25", "3": "≤ 1.2", "4": "≤ 0.25", "5": "≤ 1.5", "6": "< 1 s"}
+TARGETS = {"1": "≥ 0.6", "2a": "300 MB", "2b": "1.25", "3": "≤ 1.2", "4": "≤ 0.25", "5": "≤ 1.5", "6": "< 1 s",
+           "7": "≤ 1.5"}
 
 
 def _run(tmp_path, skip):
@@ -50,7 +51,7 @@ def _check(result, docs, measured: set[str]):
 
 @pytest.mark.slow
 def test_bench_smoke(tmp_path, warehouse_url, capsys):
-    result, docs = _run(tmp_path, skip=("3", "5"))
+    result, docs = _run(tmp_path, skip=("3", "5", "7"))
     _check(result, docs, measured={"1", "2a", "2b", "4", "6"})
     f1 = next(f for f in result["figures"] if f["id"] == "1")
     assert f1["details"]["rows"] == 2000

@@ -59,6 +59,11 @@ def run(args: list[str], url: str | None = None, quiet: bool = False) -> object:
     # parse/ls need a profile but no server: no embedded server is started for them.
     env = env_for(url or db.warehouse_url(start=needs_db))
     full = [*with_project_vars(args), "--project-dir", str(project), "--profiles-dir", env["DBT_PROFILES_DIR"]]
+    if args[0] not in ("deps", "clean"):
+        # As Cosmos names them (build_warehouse): dbt's partial-parse state includes the CLI vars, --profile and
+        # --target, so with the same ones the DAG's `dbt build` reuses the partial parse a `stic` run leaves in
+        # the project's target/ instead of parsing the whole project again (a minute on a busy two-core machine).
+        full += ["--profile", "stic_warehouse", "--target", "warehouse"]
     if quiet:
         full = ["--quiet", *full]
     with environ(env):

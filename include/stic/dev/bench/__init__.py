@@ -12,9 +12,13 @@ machine's own limits"):
    touches) into a warehouse of N rows against one of 10N rows;
 4. validation overhead — the GX suite on the N-row batch (`pipeline.validate_step`, in a process that has
    imported GX and made its context, data source and suite: timed apart, in the details) against loading that batch;
-5. orchestration overhead — the dbt task group inside `airflow dags test build_warehouse` against one
-   plain `dbt build` of the same models with the same threads;
-6. DAG parse — the slowest DAG file's import time (airflow.sdk pre-imported), against a trivial DAG.
+5. orchestration overhead — the dbt task group of build_warehouse run by a real scheduler (the stack without
+   Docker, LocalExecutor, parallelism STIC_BENCH_PARALLELISM, default 4) against one plain `dbt build` of
+   the same models with the same threads;
+6. DAG parse — the slowest DAG file's import time (airflow.sdk pre-imported), against a trivial DAG;
+7. a day's drop — the demo sample (294 files) from landing to published marts through the scheduler
+   (ingest_district_submissions, then the asset-triggered build_warehouse up to secure_marts) against
+   `stic ingest --landing && stic build` in one process on the same files.
 
 Data is generated here (streaming, canonical headers of kinds.PROJECTS) under --data (default
 bench/data, git-ignored). The warehouse is a fresh database `stic_bench_<suffix>` on WAREHOUSE_URL's
@@ -48,15 +52,17 @@ from .figures import (  # noqa: F401
     Figure,
 )
 from .measure_airflow import (  # noqa: F401
-    dag_dbt_stage,
     import_time,
     measure_dag_parse,
-    prepare_airflow,
 )
 from .measure_load import (  # noqa: F401
     measure_ingest,
     measure_memory,
     one_submission,
+)
+from .measure_stack import (  # noqa: F401
+    day_drop,
+    dbt_stage_scheduled,
 )
 from .report import (  # noqa: F401
     HEADERS,

@@ -33,7 +33,7 @@ def cmd_bench(args) -> int:
 def add_cli(subparsers) -> None:
     b = subparsers.add_parser(
         "bench", help="measure the pipeline against the machine's own limits (ratios against same-run baselines)",
-        description="Generate data at a scale, measure the six figures of the performance issue, print them with "
+        description="Generate data at a scale, measure the figures of the performance issue, print them with "
                     "their targets, write bench/results/<date>-<host>.json and the table in docs/benchmarks.md.",
     )
     b.add_argument("--scale", type=float, default=None,

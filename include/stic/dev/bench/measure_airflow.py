@@ -1,97 +1,16 @@
-"""Figures 5 and 6: the dbt task group in the DAG against plain dbt build, and the DAG files' import time."""
+"""Figure 6: the DAG files' import time (figure 5, the dbt task group under a scheduler, is in measure_stack)."""
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import os
-import re
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from stic.config import environ, settings
+from stic.config import settings
 
 from .environment import _log
 from .figures import Figure, _ratio
-
-# ------------------------------------------------------------------------------------- figure 5
-
-
-_TASK_LINE = re.compile(r"^(?P<ts>\S+Z) .*\[DAG TEST\] (?P<what>starting|end task) task_id=(?P<task>\S+)")
-
-
-def _ts(s: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
-
-
-def dag_dbt_stage(url: str, data: Path) -> dict:
-    """`airflow dags test build_warehouse`; the dbt task group's span from the log. Stopped once it is over."""
-    from stic.ops import airflow_env
-
-    home = Path(os.environ["AIRFLOW_HOME"])
-    log_file = data / "airflow-build_warehouse.log"
-    first = last = None
-    dbt_tasks, failed = set(), False  # watcher sensors that reschedule start and end more than once
-    t0 = time.perf_counter()
-    with log_file.open("w") as log, subprocess.Popen(
-        [airflow_env.airflow_bin(), "dags", "test", "build_warehouse"], env=airflow_env.env(url),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True,
-        cwd=str(home),
-    ) as proc:
-        stopped = False
-        for line in proc.stdout:
-            log.write(line)
-            if "state=failed" in line or "Task failed" in line:
-                failed = failed or ("dbt." in line)
-            m = _TASK_LINE.search(line)
-            if not m:
-                continue
-            is_dbt = m["task"].startswith("dbt.")
-            if m["what"] == "starting" and is_dbt and first is None:
-                first = _ts(m["ts"])
-            elif m["what"] == "end task" and is_dbt:
-                last = _ts(m["ts"])
-                dbt_tasks.add(m["task"])
-            elif m["what"] == "starting" and not is_dbt and first is not None:
-                # The dbt group is over; what follows (grants, mart suites, reports) is not measured.
-                os.killpg(proc.pid, signal.SIGTERM)
-                stopped = True
-                break
-        if stopped:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=30)
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    if first is None or last is None:
-        raise RuntimeError(f"no dbt task ran in the DAG; see {log_file}")
-    text = log_file.read_text(errors="replace")
-    bad = re.findall(r"task_id=(dbt\.\S+).*(?:state=failed|Marking task as FAILED)", text)
-    if bad or failed:
-        raise RuntimeError(f"dbt task(s) failed in the DAG: {', '.join(sorted(set(bad))) or 'see log'}; see {log_file}")
-    return {"dbt_group_s": (last - first).total_seconds(), "dbt_tasks": len(dbt_tasks),
-            "dag_test_wall_s": round(time.perf_counter() - t0, 1), "log": str(log_file)}
-
-
-def prepare_airflow(data: Path) -> Path:
-    """A migrated Airflow home for this run: the SQLite metadata is migrated once and copied per run."""
-    from stic.ops import airflow_env
-
-    template = data / "airflow-template"
-    if not (template / "airflow.db").exists():
-        with environ({"AIRFLOW_HOME": str(template)}):
-            airflow_env.migrate()
-    home = data / "airflow_home"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    shutil.copyfile(template / "airflow.db", home / "airflow.db")
-    return home
-
 
 # ------------------------------------------------------------------------------------- figure 6
 

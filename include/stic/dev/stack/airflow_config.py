@@ -29,6 +29,8 @@ def component_env(layout: StackLayout) -> dict[str, str]:
         "WAREHOUSE_URL": layout.warehouse_url,
         # The e2e sample is copied in whole just before the DAG runs: nothing to wait for.
         "STIC_LANDING_SETTLE_SECONDS": os.environ.get("STIC_LANDING_SETTLE_SECONDS", "0"),
+        # A real scheduler and triggerer: build_warehouse's dbt sensors start in the triggerer.
+        "STIC_DBT_SENSORS": "triggerer",
     }
     with environ(stic_env):
         env = airflow_env.env(layout.warehouse_url)
@@ -42,7 +44,7 @@ def component_env(layout: StackLayout) -> dict[str, str]:
     env.update(stic_env)
     env.update(TELEMETRY_OFF)
     env.update({
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor" if layout.executor == "celery" else "LocalExecutor",
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings().root / "dags"),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
@@ -52,10 +54,6 @@ def component_env(layout: StackLayout) -> dict[str, str]:
         # psycopg 3 for both: Airflow derives the async URL as postgresql+asyncpg, not installed here.
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta,
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": meta,
-        "AIRFLOW__CELERY__BROKER_URL": layout.broker_url(),
-        "AIRFLOW__CELERY__RESULT_BACKEND": with_db(layout.pg_url, layout.meta_db, "db+postgresql"),
-        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(layout.concurrency),
-        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
         "AIRFLOW__API_AUTH__JWT_SECRET": secret,
         "AIRFLOW__API__SECRET_KEY": uuid.uuid4().hex,
         "AIRFLOW__API__HOST": "127.0.0.1",
@@ -66,8 +64,26 @@ def component_env(layout: StackLayout) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
+        # The api-server's first execution-API calls can take tens of seconds on a loaded two-core machine
+        # (seen: 35 s for the first `PATCH .../run`); the default 5 s timeout failed the first task.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+        # Cosmos' cache (its copy of dbt's partial parse) per stack: the shared /tmp/cosmos one holds the partial
+        # parse of another stack's warehouse, whose profile differs, and dbt then parses the whole project again.
+        "AIRFLOW__COSMOS__CACHE_DIR": str(layout.base_dir / "cosmos-cache"),
+        # The triggerer imports build_warehouse's sensor trigger (dags/_stic_watcher.py) by its path; it parses
+        # no DAG, so the DAG folder is not on its sys.path otherwise.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(settings().root / "dags"), os.environ.get("PYTHONPATH")])),
         "PYTHONUNBUFFERED": "1",
     })
+    if layout.executor == "celery":
+        env.update({
+            "AIRFLOW__CELERY__BROKER_URL": layout.broker_url(),
+            "AIRFLOW__CELERY__RESULT_BACKEND": with_db(layout.pg_url, layout.meta_db, "db+postgresql"),
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(layout.concurrency),
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
+        })
+    else:  # LocalExecutor: the scheduler's own task slots
+        env["AIRFLOW__CORE__PARALLELISM"] = str(layout.concurrency)
     return env
 
 

@@ -26,11 +26,12 @@ from .services import (
 
 
 class Stack(StackLayout):
-    """Airflow with CeleryExecutor as local processes, with a metadata database and a warehouse of its own."""
+    """Airflow with CeleryExecutor (or LocalExecutor) as local processes, with a metadata database and a warehouse of
+    its own."""
 
     def __init__(self, base_dir: Path | None = None, pg_url: str | None = None, redis_url: str | None = None,
-                 workers: int = 2, concurrency: int = 2):
-        super().__init__(base_dir, pg_url, redis_url, workers, concurrency)
+                 workers: int = 2, concurrency: int = 2, executor: str = "celery"):
+        super().__init__(base_dir, pg_url, redis_url, workers, concurrency, executor)
         self.env: dict[str, str] = {}
         self.timings: dict[str, float] = {}
         self.processes = ProcessGroup()
@@ -50,11 +51,13 @@ class Stack(StackLayout):
     def prepare(self) -> None:
         t = time.monotonic()
         ensure_postgres(self.pg_url)
-        ensure_redis(self.redis_url)
+        if self.executor == "celery":
+            ensure_redis(self.redis_url)
         from stic.warehouse import db
 
         self.make_folders()
-        self.redis_db = claim_redis_db(self.redis_url, self.suffix)
+        if self.executor == "celery":
+            self.redis_db = claim_redis_db(self.redis_url, self.suffix)
         self._write_state()  # from here on, `down` can clean up after a crash
         db.create_database(self.pg_url, self.meta_db)
         if not os.environ.get("WAREHOUSE_URL"):
@@ -106,6 +109,8 @@ class Stack(StackLayout):
              lambda: requests.get(f"http://127.0.0.1:{hport}/health", timeout=3).ok)
         wait("triggerer (TriggererJob heartbeat)", lambda: self.meta.job_running("TriggererJob"))
         wait(f"dag-processor (serialized {', '.join(DAG_IDS)})", self.meta.dags_serialized)
+        if not self.worker_names:
+            return  # LocalExecutor: the scheduler runs the tasks
         names = [f"{n}@{self.hostname}" for n in self.worker_names]
         wait(f"celery workers {', '.join(names)} (inspect ping)", lambda: self._ping(names))
 

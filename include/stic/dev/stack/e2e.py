@@ -98,10 +98,10 @@ def run_pipeline(stack: Stack, timeout: float = 900, build_wait_before_trigger: 
 
 
 def e2e(scale: float = 0.02, max_files: int | None = None, timeout: float = 900, settle: bool = True,
-        keep: bool = False, concurrency: int = 2, base_dir: Path | None = None) -> dict:
-    """The whole pipeline on the Celery stack; returns runs, who ran what, timings. Raises StackFailed."""
+        keep: bool = False, concurrency: int = 2, base_dir: Path | None = None, executor: str = "celery") -> dict:
+    """The whole pipeline on the stack; returns runs, who ran what, timings. Raises StackFailed."""
     t0 = time.monotonic()
-    stack = Stack(base_dir=base_dir, concurrency=concurrency)
+    stack = Stack(base_dir=base_dir, concurrency=concurrency, executor=executor)
     with running(stack, keep=keep):
         files = _sample(stack.landing, scale, max_files)
         _say(f"sample: {len(files)} files in {stack.landing / 'incoming'}")

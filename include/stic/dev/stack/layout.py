@@ -35,12 +35,16 @@ class StackLayout:
     """A stack's names and places: chosen when it is made, filled in (databases, port) as it is prepared."""
 
     def __init__(self, base_dir: Path | None = None, pg_url: str | None = None, redis_url: str | None = None,
-                 workers: int = 2, concurrency: int = 2):
+                 workers: int = 2, concurrency: int = 2, executor: str = "celery"):
+        if executor not in ("celery", "local"):
+            raise ValueError(f"executor: 'celery' or 'local', not {executor!r}")
+        # "local": LocalExecutor, the scheduler runs `concurrency` task slots itself (no Redis, no Celery worker).
+        self.executor = executor
         self.suffix = time.strftime("%Y%m%d%H%M%S") + "_" + uuid.uuid4().hex[:6]
         self.base_dir = Path(base_dir or settings().data_dir / "stack" / self.suffix).resolve()
         self.pg_url = pg_url or os.environ.get("STIC_STACK_PG_URL") or DEFAULT_PG_URL
         self.redis_url = redis_url or os.environ.get("STIC_STACK_REDIS_URL") or DEFAULT_REDIS_URL
-        self.worker_names = [f"worker{i + 1}" for i in range(workers)]
+        self.worker_names = [f"worker{i + 1}" for i in range(workers)] if executor == "celery" else []
         self.concurrency = concurrency
         self.meta_db = f"stic_airflow_meta_{self.suffix}"
         self.warehouse_db: str | None = None

@@ -1,0 +1,190 @@
+"""Figures 5 and 7 as production runs them: the DAGs under a real scheduler (the stack without Docker, with
+LocalExecutor: scheduler, dag-processor, triggerer and api-server as processes, `STIC_BENCH_PARALLELISM` task
+slots, default 4), not `airflow dags test`.
+
+5: the span of build_warehouse's `dbt.*` task group (first dbt task's start to the last one's end, from the
+   metadata database) against one plain `dbt build` of the same models, same threads, same data.
+7: a day's drop, the demo sample (`stic generate`), from the first ingest_district_submissions run queued once
+   the files are in the landing area (unpausing the DAG starts its cron run, and the bench triggers one) to
+   the end of `secure_marts` in a build_warehouse run queued after the last batch (the marts published), against
+   `stic ingest --landing && stic build` in one process on the same files into a warehouse of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from stic.config import environ
+
+from .environment import _log
+
+PARALLELISM_ENV = "STIC_BENCH_PARALLELISM"
+BUILD_DAG, INGEST_DAG = "build_warehouse", "ingest_district_submissions"
+_DONE = ("success", "failed", "skipped", "upstream_failed", "removed")
+
+
+def _parallelism() -> int:
+    return max(2, int(os.environ.get(PARALLELISM_ENV) or 4))
+
+
+def _stack(base: Path):
+    from stic.dev.stack import Stack
+
+    shutil.rmtree(base, ignore_errors=True)
+    return Stack(base_dir=base, executor="local", concurrency=_parallelism())
+
+
+def _tis(stack, dag_id: str, run_id: str | None = None) -> list[dict]:
+    return [t for t in stack.task_instances() if t["dag_id"] == dag_id and (run_id is None or t["run_id"] == run_id)]
+
+
+def _wait(stack, what: str, done, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        stack._check_alive()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: not done after {timeout:.0f}s (stack logs in {stack.logs})")
+        time.sleep(1)
+
+
+def _span(tis: list[dict]) -> float:
+    return (max(t["end_date"] for t in tis) - min(t["start_date"] for t in tis)).total_seconds()
+
+
+# ------------------------------------------------------------------------------------------ figure 5
+
+
+def dbt_stage_scheduled(url: str, data: Path, timeout: float = 1800) -> dict:
+    """build_warehouse triggered on the stack; the dbt group's span. The stack is stopped once the group is over."""
+    from stic.dev.stack import running
+
+    stack = _stack(data / "stack-fig5")
+    run_id = f"bench_fig5_{stack.suffix}"
+    with environ({"WAREHOUSE_URL": url}), running(stack):
+        stack.airflow(["dags", "unpause", BUILD_DAG])
+        t0 = time.monotonic()
+        stack.airflow(["dags", "trigger", BUILD_DAG, "--run-id", run_id])
+
+        def dbt_over() -> bool:
+            tis = _tis(stack, BUILD_DAG, run_id)
+            dbt = [t for t in tis if t["task_id"].startswith("dbt.")]
+            failed = [t for t in tis if t["state"] in ("failed", "upstream_failed")]
+            if failed:
+                raise RuntimeError(f"build_warehouse task(s) failed: {sorted(t['task_id'] for t in failed)[:10]}; "
+                                   f"logs in {stack.logs}")
+            return bool(dbt) and all(t["state"] in _DONE for t in dbt)
+
+        _wait(stack, "the dbt task group", dbt_over, timeout)
+        wall = time.monotonic() - t0
+        tis = _tis(stack, BUILD_DAG, run_id)
+        dbt = [t for t in tis if t["task_id"].startswith("dbt.")]
+        ensure = next(t for t in tis if t["task_id"] == "ensure_warehouse")
+        ran = [t for t in dbt if t["start_date"] and t["end_date"]]
+        span = _span(ran)
+        return {"dbt_group_s": span, "dbt_tasks": len(dbt),
+                "from_ensure_warehouse_end_s": round((max(t["end_date"] for t in ran)
+                                                      - ensure["end_date"]).total_seconds(), 2),
+                "trigger_to_group_end_wall_s": round(wall, 1), "executor": "LocalExecutor",
+                "parallelism": stack.concurrency, "states": _count(t["state"] for t in dbt)}
+
+
+def _count(values) -> dict:
+    out: dict[str, int] = {}
+    for v in values:
+        out[str(v)] = out.get(str(v), 0) + 1
+    return out
+
+
+# ------------------------------------------------------------------------------------------ figure 7
+
+
+def _stic(args: list[str], env: dict) -> float:
+    t = time.perf_counter()
+    p = subprocess.run([str(Path(sys.executable).parent / "stic"), *args], env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"stic {' '.join(args)} failed (exit {p.returncode}): {p.stderr[-2000:]}")
+    return time.perf_counter() - t
+
+
+def one_process(url: str, sample: Path, work: Path) -> dict:
+    """`stic ingest --landing && stic build` on a copy of the sample, into the warehouse at url."""
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(sample, work / "landing" / "incoming")
+    env = {**os.environ, "WAREHOUSE_URL": url, "STIC_LANDING_DIR": str(work / "landing"),
+           "STIC_REPORTS_DIR": str(work / "reports"), "STIC_LANDING_SETTLE_SECONDS": "0"}
+    ingest = _stic(["ingest", "--landing"], env)
+    build = _stic(["build"], env)
+    return {"ingest_s": round(ingest, 1), "build_s": round(build, 1), "total_s": ingest + build}
+
+
+def scheduled_drop(url: str, sample: Path, data: Path, timeout: float = 3600) -> dict:
+    """The same files dropped into the stack's landing area; ingest DAG triggered; the asset-triggered build."""
+    from stic.dev.stack import running
+
+    stack = _stack(data / "stack-fig7")
+    run_id = f"bench_fig7_{stack.suffix}"
+    with environ({"WAREHOUSE_URL": url, "STIC_LANDING_SETTLE_SECONDS": "0"}), running(stack):
+        shutil.rmtree(stack.landing / "incoming", ignore_errors=True)
+        shutil.copytree(sample, stack.landing / "incoming")
+        stack.airflow(["dags", "unpause", BUILD_DAG])
+        stack.airflow(["dags", "unpause", INGEST_DAG])
+        t0 = time.monotonic()
+        stack.airflow(["dags", "trigger", INGEST_DAG, "--run-id", run_id])
+
+        # Unpausing the ingest DAG also starts its cron run (catchup=False: the latest interval), which may be
+        # the one that takes the files: every ingest run of the stack counts, from the first one queued.
+        def published() -> bool:
+            ingest = stack.dag_runs(INGEST_DAG)
+            if any(r["state"] == "failed" for r in ingest):
+                raise RuntimeError(f"{INGEST_DAG} failed; logs in {stack.logs}")
+            if not ingest or not all(r["state"] in ("success", "failed") for r in ingest):
+                return False
+            builds = stack.dag_runs(BUILD_DAG)
+            if any(r["state"] == "failed" for r in builds):
+                raise RuntimeError(f"{BUILD_DAG} failed; logs in {stack.logs}")
+            # the marts are published once secure_marts of a build queued after the last batch is over
+            last = max(t["end_date"] for t in _tis(stack, INGEST_DAG) if t["task_id"] == "ingest_batch" and t["end_date"])
+            return any(t["task_id"] == "secure_marts" and t["state"] == "success"
+                       for r in builds if r["queued_at"] >= last for t in _tis(stack, BUILD_DAG, r["run_id"]))
+
+        _wait(stack, "the drop through both DAGs", published, timeout)
+        wall = time.monotonic() - t0
+        ingest_runs = stack.dag_runs(INGEST_DAG)
+        start = min(r["queued_at"] for r in ingest_runs)
+        builds = stack.dag_runs(BUILD_DAG)
+        itis = _tis(stack, INGEST_DAG)
+        batches = [t for t in itis if t["task_id"] == "ingest_batch" and t["end_date"]]
+        secured = max(t["end_date"] for r in builds for t in _tis(stack, BUILD_DAG, r["run_id"])
+                      if t["task_id"] == "secure_marts" and t["end_date"])
+        return {"total_s": (secured - start).total_seconds(), "wall_trigger_to_published_s": round(wall, 1),
+                "ingest_done_s": round((max(t["end_date"] for t in batches) - start).total_seconds(), 1),
+                "ingest_runs": len(ingest_runs), "ingest_batches": len(batches), "build_runs": len(builds),
+                "executor": "LocalExecutor", "parallelism": stack.concurrency}
+
+
+def day_drop(admin: str, suffix: str, data: Path, sample_scale: float = 1.0) -> dict:
+    """Both ways on the demo sample, each into a fresh warehouse; returns the figure's numbers."""
+    from stic.dev.sample import generate
+    from stic.warehouse import db
+
+    sample = data / "fig7-sample"
+    shutil.rmtree(sample, ignore_errors=True)
+    m = generate(sample, scale=sample_scale, seed=42)
+    files = len(m.files)
+    with db.scratch_database(admin, "stic_bench_f7a", suffix) as url_a:
+        with db.connect(url_a) as conn:
+            db.init_schema(conn)
+        base = one_process(url_a, sample, data / "fig7-one-process")
+    _log(f"fig 7: one process: ingest {base['ingest_s']}s + build {base['build_s']}s ({files} files)")
+    with db.scratch_database(admin, "stic_bench_f7b", suffix) as url_b:
+        with db.connect(url_b) as conn:
+            db.init_schema(conn)
+        sched = scheduled_drop(url_b, sample, data)
+    _log(f"fig 7: through the scheduler: {sched['total_s']:.1f}s (ingest done at {sched['ingest_done_s']}s, "
+         f"{sched['ingest_batches']} batches, {sched['build_runs']} build run(s))")
+    return {"files": files, "sample_scale": sample_scale, "one_process": base, "scheduled": sched}
