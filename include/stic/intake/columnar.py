@@ -193,13 +193,13 @@ class BatchNormaliser:
             if (all(map(str.isdigit, given)) and all(map(str.isascii, given))
                     and (not given or max(map(len, given)) <= most)):
                 # plain digits or empty cells: the amount is the digits times the header's unit
-                return [x + zeros if x else NULL for x in texts] if zeros else [x or NULL for x in texts]
-            return [(x + zeros if len(x.lstrip("0")) <= most else SLOW) if x.isdigit() and x.isascii()
-                    else (NULL if _is_null(x) else SLOW) for x in texts]
-        if t in (NUMBER, INTEGER):
-            year = col.name == "assessment_year"
-            return [(x if len(x.lstrip("0")) <= 15 and (not year or 2014 <= int(x) <= 2030) else SLOW)
+                return [(s + zeros + ".00" if (s := x.lstrip("0")) else "0.00") if x else NULL for x in texts]
+            return [((s + zeros + ".00" if s else "0.00") if len(s := x.lstrip("0")) <= most else SLOW)
                     if x.isdigit() and x.isascii() else (NULL if _is_null(x) else SLOW) for x in texts]
+        if t in (NUMBER, INTEGER):
+            year, places = col.name == "assessment_year", ("" if t == INTEGER else ".0000")  # numeric(20,4)
+            return [((s or "0") + places if len(s := x.lstrip("0")) <= 15 and (not year or 2014 <= int(x) <= 2030)
+                     else SLOW) if x.isdigit() and x.isascii() else (NULL if _is_null(x) else SLOW) for x in texts]
         return [NULL if _is_null(x) else SLOW for x in texts]  # shares, code lists: the row normaliser
 
     def _code(self, col, text: str) -> str:
