@@ -125,3 +125,32 @@ def test_copy_text_puts_the_same_values_in_postgresql_as_psycopg(generated, conn
                                         "(select count(*) from (table {b} except all table {a}) y), (select count(*) from {a})")
                                 .format(a=sql.Identifier(f"{kind.name}_a"), b=sql.Identifier(f"{kind.name}_b"))).fetchone()
             assert diff[:2] == (0, 0) and diff[2] > 0, (kind.name, diff)
+
+
+def test_utf8_blocks_read_the_lines_readline_reads(monkeypatch):
+    """The CSV reader takes a UTF-8 file a block at a time: the same lines, and the same rejection at the same
+    line (too long, not UTF-8, cut inside a character), as reading it line by line; tiny blocks, odd line breaks."""
+    import io
+    import random
+
+    from stic.intake.readers import text as t
+
+    def lines(read):
+        out = []
+        try:
+            out.extend(read())
+        except FileRejected as e:
+            out.append((e.reason, str(e)))
+        return out
+
+    monkeypatch.setattr(t, "BLOCK_BYTES", 64)
+    rnd = random.Random(1)
+    pieces = [b"a,b\n", b"\r\n", b"x\ry\n", "张江,1\n".encode(), b"\xe5\xbc", b"\x0b\x0c", "\u2028".encode(), b"\xff",
+              b"q" * 500, b'"m\nn",2\n', b"\n"]
+    for k in range(600):
+        data = b"".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30)))
+        if k % 50 == 0:
+            data += b"z" * (t.MAX_LINE_BYTES + rnd.randint(-2, 2))
+        per_line = lines(lambda d=data: t._decoded_lines(
+            t._capped_lines(io.BytesIO(d).readline, "f", f"{t.MAX_LINE_BYTES // 1024} KB"), "utf-8", "f"))
+        assert lines(lambda d=data: t._lines(io.BytesIO(d), "utf-8", "f")) == per_line, data[:200]
