@@ -179,8 +179,10 @@ def _parse_batches(path: Path, kind: Kind, outcome: ParseOutcome, name: str, sub
             outcome.rows_received += len(batch)
             for i, problems in res.quarantined:
                 _quarantine(outcome, table.headers, hm, numbers[i], sheets[i], cells[i], problems)
-            for i, warns in res.warned:
-                _warn(outcome, numbers[i], sheets[i], warns)
+            if res.warned:
+                outcome.rows_with_warnings += len(res.warned)
+                outcome.warnings.extend([{"row": numbers[i], "sheet": sheets[i], "rule": w, "message": RULES[w][1]}
+                                         for i, warns in res.warned for w in warns])
             outcome.rows_loaded += res.loaded
             yield res.text
         if error is not None:

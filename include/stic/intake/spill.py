@@ -35,6 +35,19 @@ class SpillList:
         self._file.write(_encode(item) + "\n")
         self._spilled += 1
 
+    def extend(self, items: list[dict[str, Any]]) -> None:
+        """append() of each item, with one write for those that go to disk."""
+        room = self.keep - len(self._head)
+        if room > 0:
+            self._head.extend(items[:room])
+            items = items[room:]
+        if not items:
+            return
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(mode="w+", encoding="utf-8", prefix="stic-spill-")
+        self._file.write("\n".join(map(_encode, items)) + "\n")
+        self._spilled += len(items)
+
     @property
     def spilled(self) -> int:
         """How many items are on disk rather than in memory."""
