@@ -151,65 +151,16 @@ class BatchNormaliser:
                 texts = list(map(str.strip, cells))  # what _text returns for such cells
             else:
                 texts = list(map(_text, cells))
-            out = self._convert(col, texts)
+            out = _convert(col, texts, self.memo[col.name], self.zeros.get(col.name))
         else:
             # None (a short row) is an empty cell; any other type (a spreadsheet's number, date) is left to
             # the row normaliser, whose converters read the typed value itself.
             texts = ["" if c is None else (_text(c) if c.__class__ is str else "\x00") for c in cells]
-            out = self._convert(col, texts)
+            out = _convert(col, texts, self.memo[col.name], self.zeros.get(col.name))
             out = [SLOW if t == "\x00" else f for f, t in zip(out, texts, strict=True)]
         if col.required and NULL in out:
             out = [SLOW if f == NULL else f for f in out]
         return out
-
-    def _convert(self, col, texts: list[str]) -> list[str]:
-        t = col.type
-        if t == TEXT:
-            if min(map(len, texts)) > 4 and max(map(len, texts)) <= MAX_TEXT:
-                out = texts  # no cell short enough to be empty or a placeholder such as n/a, none too long
-            else:
-                out = [NULL if _is_null(x) else (x if len(x) <= MAX_TEXT else SLOW) for x in texts]
-            if _needs_escape(texts):
-                out = [f if f == NULL or f == SLOW else f.translate(_ESCAPES) for f in out]
-            return out
-        if t in (CODE, BOOLEAN, DATE):
-            memo = self.memo[col.name]
-            out = list(map(memo.get, texts))
-            if None in out:
-                decide = self._code if t != DATE else _date
-                for i, f in enumerate(out):
-                    if f is None:
-                        x = texts[i]
-                        f = out[i] = NULL if _is_null(x) else decide(col, x)
-                        if len(memo) < MEMO_SIZE:
-                            memo[x] = f
-            return out
-        if t == MONEY:
-            zeros = self.zeros.get(col.name)
-            if zeros is None:  # no unit in the header (or the row's unit column): the row normaliser decides
-                return [NULL if _is_null(x) else SLOW for x in texts]
-            most = 18 - len(zeros)  # digits below 10^18 yuan, numeric(20,2)
-            given = list(filter(None, texts))
-            if (all(map(str.isdigit, given)) and all(map(str.isascii, given))
-                    and (not given or max(map(len, given)) <= most)):
-                # plain digits or empty cells: the amount is the digits times the header's unit
-                return [(s + zeros + ".00" if (s := x.lstrip("0")) else "0.00") if x else NULL for x in texts]
-            return [((s + zeros + ".00" if s else "0.00") if len(s := x.lstrip("0")) <= most else SLOW)
-                    if x.isdigit() and x.isascii() else (NULL if _is_null(x) else SLOW) for x in texts]
-        if t in (NUMBER, INTEGER):
-            year, places = col.name == "assessment_year", ("" if t == INTEGER else ".0000")  # numeric(20,4)
-            return [((s or "0") + places if len(s := x.lstrip("0")) <= 15 and (not year or 2014 <= int(x) <= 2030)
-                     else SLOW) if x.isdigit() and x.isascii() else (NULL if _is_null(x) else SLOW) for x in texts]
-        return [NULL if _is_null(x) else SLOW for x in texts]  # shares, code lists: the row normaliser
-
-    def _code(self, col, text: str) -> str:
-        try:
-            code = codes.resolve(col.codelist, text)
-        except codes.CodeError:
-            return SLOW  # a problem, or an unlisted classifying code (published as other): the row normaliser
-        if col.type == BOOLEAN:
-            return "t" if code == "true" else "f"
-        return code
 
     def _row_rules(self, fields: list[list[str]], slow: set[int], n: int) -> list[list[str]]:
         """Rules across a row's columns (normalise.row_normaliser), column-wise; rows that would break one go
@@ -245,6 +196,56 @@ class BatchNormaliser:
         out = [(both if e else [late]) if lt else (["start_before_floor"] if e else empty)
                for lt, e in zip(late_rows, early_rows, strict=True)]
         return out
+
+
+def _convert(col, texts: list[str], memo: dict[str, str], zeros: str | None) -> list[str]:
+    """The COPY field of each cell text of a column, or SLOW."""
+    t = col.type
+    if t == TEXT:
+        if min(map(len, texts)) > 4 and max(map(len, texts)) <= MAX_TEXT:
+            out = texts  # no cell short enough to be empty or a placeholder such as n/a, none too long
+        else:
+            out = [NULL if _is_null(x) else (x if len(x) <= MAX_TEXT else SLOW) for x in texts]
+        if _needs_escape(texts):
+            out = [f if f == NULL or f == SLOW else f.translate(_ESCAPES) for f in out]
+        return out
+    if t in (CODE, BOOLEAN, DATE):
+        out = list(map(memo.get, texts))
+        if None in out:
+            decide = _code if t != DATE else _date
+            for i, f in enumerate(out):
+                if f is None:
+                    x = texts[i]
+                    f = out[i] = NULL if _is_null(x) else decide(col, x)
+                    if len(memo) < MEMO_SIZE:
+                        memo[x] = f
+        return out
+    if t == MONEY:
+        if zeros is None:  # no unit in the header (or the row's unit column): the row normaliser decides
+            return [NULL if _is_null(x) else SLOW for x in texts]
+        most = 18 - len(zeros)  # digits below 10^18 yuan, numeric(20,2)
+        given = list(filter(None, texts))
+        if (all(map(str.isdigit, given)) and all(map(str.isascii, given))
+                and (not given or max(map(len, given)) <= most)):
+            # plain digits or empty cells: the amount is the digits times the header's unit
+            return [(s + zeros + ".00" if (s := x.lstrip("0")) else "0.00") if x else NULL for x in texts]
+        return [((s + zeros + ".00" if s else "0.00") if len(s := x.lstrip("0")) <= most else SLOW)
+                if x.isdigit() and x.isascii() else (NULL if _is_null(x) else SLOW) for x in texts]
+    if t in (NUMBER, INTEGER):
+        year, places = col.name == "assessment_year", ("" if t == INTEGER else ".0000")  # numeric(20,4)
+        return [((s or "0") + places if len(s := x.lstrip("0")) <= 15 and (not year or 2014 <= int(x) <= 2030)
+                 else SLOW) if x.isdigit() and x.isascii() else (NULL if _is_null(x) else SLOW) for x in texts]
+    return [NULL if _is_null(x) else SLOW for x in texts]  # shares, code lists: the row normaliser
+
+
+def _code(col, text: str) -> str:
+    try:
+        code = codes.resolve(col.codelist, text)
+    except codes.CodeError:
+        return SLOW  # a problem, or an unlisted classifying code (published as other): the row normaliser
+    if col.type == BOOLEAN:
+        return "t" if code == "true" else "f"
+    return code
 
 
 class BatchResult:
