@@ -33,6 +33,7 @@ SLOW = "\x00slow"  # a cell the column pass leaves to the row normaliser (no fie
 _ESCAPES = str.maketrans({"\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r"})
 _MUST_ESCAPE = ("\\", "\b", "\t", "\n", "\v", "\f", "\r")
 MEMO_SIZE = 8192  # distinct values remembered per code or date column (memory stays flat)
+_TEXT_TYPES = frozenset({str, type(None)})
 _ZEROS = {Decimal(1): "", Decimal(10_000): "0000", Decimal(100_000_000): "00000000"}
 
 
@@ -131,6 +132,7 @@ class BatchNormaliser:
         transposed = list(zip(*batch, strict=False)) if width else []
         fields: list[list[str]] = []
         slow: set[int] = set()
+        columns = []
         for col, pos in self.columns:
             if pos is None:
                 cells: Sequence[Any] = (None,) * n
@@ -138,6 +140,12 @@ class BatchNormaliser:
                 cells = transposed[pos]
             else:
                 cells = [r[pos] if pos < len(r) else None for r in batch]
+            if not set(map(type, cells)) <= _TEXT_TYPES:  # a spreadsheet's typed cells: the row normaliser
+                slow.update(i for i, c in enumerate(cells) if c is not None and c.__class__ is not str)
+            columns.append((col, cells))
+        if len(slow) == n:
+            return [], slow  # every row has one (a workbook with numbers and dates): no column pass at all
+        for col, cells in columns:
             f = self._column(col, cells)
             if SLOW in f:
                 slow.update(i for i, v in enumerate(f) if v is SLOW or v == SLOW)
