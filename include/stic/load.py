@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import psycopg
@@ -15,6 +16,7 @@ from stic import faults
 from stic.config import settings
 from stic.contract import headers
 from stic.contract.kinds import KINDS, LINEAGE_COLUMNS, PG_TYPES, TRAILING_COLUMNS, Kind
+from stic.intake.columnar import BatchNormaliser
 from stic.intake.normalise import RULES, Problem, map_headers, row_normaliser
 from stic.intake.readers import FileRejected, open_table
 from stic.intake.spill import SpillList
@@ -75,9 +77,8 @@ def parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, display_name: str 
         raise FileRejected(e.reason, str(e).replace(path.name, name)) from None
 
 
-def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_keys: bool,
-                submitter: str | None = None, owner_districts: Mapping[str, frozenset[str]] | None = None,
-                period: str | None = None):
+def _open_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, submitter: str | None):
+    """The file's table, its header map and its data rows; the file-level rules (FileRejected)."""
     table = open_table(path, kind)
     outcome.format, outcome.encoding = table.format, table.encoding
     outcome.notes += table.notes
@@ -99,6 +100,13 @@ def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_
     if lost:
         outcome.ignored_columns = [h for i, h in zip(hm.ignored_positions, hm.ignored, strict=True) if i not in lost]
         raise FileRejected("unmapped_amount", f"{name}: " + "; ".join(lost.values()))
+    return table, hm, rows
+
+
+def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_keys: bool,
+                submitter: str | None = None, owner_districts: Mapping[str, frozenset[str]] | None = None,
+                period: str | None = None):
+    table, hm, rows = _open_rows(path, kind, outcome, name, submitter)
     seen_keys: dict[str, int] = {}
     normalise_row = row_normaliser(kind, hm, submitter=submitter, owner_districts=owner_districts, period=period)
     for row_number, sheet, cells in rows:
@@ -112,21 +120,75 @@ def _parse_rows(path: Path, kind: Kind, outcome: ParseOutcome, name: str, check_
             else:
                 seen_keys[key] = row_number
         if problems:
-            outcome.rows_quarantined += 1
-            row_data = quarantined_row_data(table.headers, cells, hm.positions.values())
-            for p in problems:
-                outcome.problems.append({
-                    "row": row_number, "sheet": sheet, "column": p.column, "value": p.value,
-                    "rule": p.rule, "severity": p.severity, "message": p.message,
-                    "row_data": row_data,
-                })
+            _quarantine(outcome, table.headers, hm, row_number, sheet, cells, problems)
             continue
         if warns:
-            outcome.rows_with_warnings += 1
-            for w in warns:
-                outcome.warnings.append({"row": row_number, "sheet": sheet, "rule": w, "message": RULES[w][1]})
+            _warn(outcome, row_number, sheet, warns)
         outcome.rows_loaded += 1
         yield row_number, sheet, values, warns
+
+
+def _quarantine(outcome: ParseOutcome, headers: list, hm, row_number: int, sheet: str | None, cells: list,
+                problems: list[Problem]) -> None:
+    outcome.rows_quarantined += 1
+    row_data = quarantined_row_data(headers, cells, hm.positions.values())
+    for p in problems:
+        outcome.problems.append({
+            "row": row_number, "sheet": sheet, "column": p.column, "value": p.value,
+            "rule": p.rule, "severity": p.severity, "message": p.message,
+            "row_data": row_data,
+        })
+
+
+def _warn(outcome: ParseOutcome, row_number: int, sheet: str | None, warns: list[str]) -> None:
+    outcome.rows_with_warnings += 1
+    for w in warns:
+        outcome.warnings.append({"row": row_number, "sheet": sheet, "rule": w, "message": RULES[w][1]})
+
+
+BATCH_ROWS = 1000  # rows normalised column-wise at a time (stic.intake.columnar); memory stays flat
+
+
+def parse_batches(path: Path, kind: Kind, outcome: ParseOutcome, display_name: str | None = None, *,
+                  submitter: str | None = None, owner_districts: Mapping[str, frozenset[str]] | None = None,
+                  period: str | None = None, prefix: str = ""):
+    """parse_rows for the loader: yield the good rows as COPY text (each line `prefix` + row number, sheet,
+    the contract columns, row warnings), a batch at a time, recording the same problems and warnings in
+    `outcome` as parse_rows (without the in-memory duplicate-key rule: the loader asks PostgreSQL)."""
+    name = display_name or path.name
+    try:
+        yield from _parse_batches(path, kind, outcome, name, submitter, owner_districts, period, prefix)
+    except FileRejected as e:
+        raise FileRejected(e.reason, str(e).replace(path.name, name)) from None
+
+
+def _parse_batches(path: Path, kind: Kind, outcome: ParseOutcome, name: str, submitter, owner_districts, period,
+                   prefix: str):
+    table, hm, rows = _open_rows(path, kind, outcome, name, submitter)
+    normalise = BatchNormaliser(kind, hm, submitter=submitter, owner_districts=owner_districts, period=period)
+    rows = iter(rows)
+    while True:
+        batch, error = [], None
+        try:
+            batch.extend(islice(rows, BATCH_ROWS))  # extend keeps the rows read before an exception
+        except FileRejected as e:  # the rows read before a file turns out unreadable count as before
+            error = e
+        if batch:
+            numbers, sheets, cells = zip(*batch, strict=True)
+            res = normalise(cells, numbers, sheets, prefix)
+            outcome.rows_received += len(batch)
+            for i, problems in res.quarantined:
+                _quarantine(outcome, table.headers, hm, numbers[i], sheets[i], cells[i], problems)
+            if res.warned:
+                outcome.rows_with_warnings += len(res.warned)
+                outcome.warnings.extend([{"row": numbers[i], "sheet": sheets[i], "rule": w, "message": RULES[w][1]}
+                                         for i, warns in res.warned for w in warns])
+            outcome.rows_loaded += res.loaded
+            yield res.text
+        if error is not None:
+            raise error
+        if len(batch) < BATCH_ROWS:
+            return
 
 
 ROW_DATA_CELLS = 200  # cells of a quarantined row kept in audit.rejected_rows.row_data
@@ -252,7 +314,6 @@ def load_rows(conn: psycopg.Connection, sub: dict, progress: Callable[[int], Non
     submission_id, kind_name, original_name = sub["submission_id"], sub["kind"], sub["original_name"]
     submitter, period = sub["submitter_code"], sub["period"]
     kind = KINDS[kind_name]
-    contract_names = kind.contract_column_names
     path = settings().landing_dir / sub["archive_path"]
     load_id = outcome.load_id = conn.execute(
         "insert into audit.loads (submission_id) values (%s) returning load_id", (submission_id,)
@@ -267,18 +328,14 @@ def load_rows(conn: psycopg.Connection, sub: dict, progress: Callable[[int], Non
         owners = platform_districts(conn) if kind.name == "platform_assessments" else None
         # A savepoint: a file found unreadable half-way aborts its COPY, not the ledger update after it.
         with conn.transaction(), conn.cursor() as cur, cur.copy(copy_sql) as copy:
-            # Dumpers chosen once per column, not looked up per value (profiled: ~40 % of write_row).
-            copy.set_types(copy_types(kind))
-            # Duplicate keys are found by PostgreSQL after the COPY (quarantine_duplicates), so memory
+            # The rows come as COPY text, a batch at a time, normalised column-wise (stic.intake.columnar);
+            # duplicate keys are found by PostgreSQL after the COPY (quarantine_duplicates), so memory
             # stays flat however many rows a file has.
-            for row_number, sheet, values, warns in parse_rows(path, kind, outcome, display_name=original_name,
-                                                               check_keys=False, submitter=submitter,
-                                                               owner_districts=owners, period=period):
-                copy.write_row(
-                    (submission_id, load_id, row_number, sheet or "",
-                     *(values[c] for c in contract_names), warns)
-                )
-                if outcome.rows_loaded % 1000 == 0:
+            for text in parse_batches(path, kind, outcome, display_name=original_name, submitter=submitter,
+                                      owner_districts=owners, period=period, prefix=f"{submission_id}\t{load_id}\t"):
+                before = outcome.rows_loaded - text.count("\n")
+                copy.write(text)
+                for _ in range(before // 1000, outcome.rows_loaded // 1000):
                     faults.point("load.copy")
                 if progress and outcome.rows_received % 50_000 == 0:
                     progress(outcome.rows_received)

@@ -31,7 +31,7 @@ class Figure:
 
 def _figures() -> dict[str, Figure]:
     return {f.id: f for f in (
-        Figure("1", "Ingest throughput (rows/s): load_submission vs psql \\copy", "ratio ≥ 0.6", unit="rows/s",
+        Figure("1", "Ingest throughput (rows/s): load_step vs psql \\copy", "ratio ≥ 0.6", unit="rows/s",
                baseline_name="psql \\copy of the same rows, clean"),
         Figure("2a", "Memory: peak RSS ingesting the large CSV", "< 300 MB and large/small ≤ 1.25", unit="MB",
                baseline_name="peak RSS ingesting a CSV 10x smaller"),

@@ -49,18 +49,23 @@ def measure_ingest(figs: dict[str, Figure], sc: Scale, url: str, data: Path) -> 
         t = time.perf_counter()
         sid = _register(conn, src, submitter, period)
         register_s = time.perf_counter() - t
-        t = time.perf_counter()
+        t, cpu, server = time.perf_counter(), time.process_time(), _backend_cpu_s(conn)
         out = load_step(conn, sid)
         load_s = time.perf_counter() - t
+        cpu, server = time.process_time() - cpu, _backend_cpu_s(conn) - server
         if out.rejected or out.rows_loaded != n:
             raise RuntimeError(f"ingest: {out.rows_loaded} of {n} rows loaded ({out.rejected})")
-        _log(f"fig 1: load_submission {out.rows_loaded:,} rows in {load_s:.1f}s (register {register_s:.1f}s)")
+        _log(f"fig 1: load_step {out.rows_loaded:,} rows in {load_s:.1f}s (register {register_s:.1f}s; "
+             f"CPU: Python {cpu:.1f}s, server {server:.1f}s)")
         f1.measured, f1.baseline = n / load_s, copied / copy_s
         f1.ratio = _ratio(f1.measured, f1.baseline)
         f1.details = {"rows": n, "csv_mb": round(src.stat().st_size / MB, 1), "load_submission_s": round(load_s, 2),
                       "psql_copy_s": round(copy_s, 2), "register_s": round(register_s, 2),
-                      "rows_per_s_incl_register": round(n / (load_s + register_s))}
-        f1.decide(f1.ratio >= 0.5)
+                      "rows_per_s_incl_register": round(n / (load_s + register_s)),
+                      # CPU seconds of the load: the Python process and its server backend (a shared
+                      # machine stretches wall times; these say where the work is)
+                      "load_python_cpu_s": round(cpu, 2), "load_server_cpu_s": round(server, 2)}
+        f1.decide(f1.ratio >= 0.6)
         # Figure 4: the suite on that very batch (a query asset on its load id).
         try:
             # A worker imports GX once per process (2.5-3 s: scipy, altair), not once per batch, and
@@ -91,6 +96,15 @@ def measure_ingest(figs: dict[str, Figure], sc: Scale, url: str, data: Path) -> 
         conn.execute("analyze raw.projects")
     src.unlink(missing_ok=True)
     clean.unlink(missing_ok=True)
+
+
+def _backend_cpu_s(conn) -> float:
+    """CPU seconds used so far by the connection's server process (a local server; else NaN)."""
+    try:
+        stat = Path(f"/proc/{conn.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 # ------------------------------------------------------------------------------------- figure 2

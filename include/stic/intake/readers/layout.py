@@ -136,6 +136,13 @@ def layout_row_reason(cells: list[Any], key_index: int | None) -> str | None:
     spaces ignored: 合  计) or a signature/notes label with its colon (填表人：, 联系电话：, 注：, Note:).
     The row's key cell must be empty or be that label, so a project titled '合计…' is still data.
     """
+    first = cells[0] if cells else None
+    if first.__class__ is str and first and not first.isspace() and first.isascii():
+        # The common row: an ASCII label in the first cell without a label word is data, whatever its key
+        # (the checks below would return None too; profiled: this ran on every row of every file).
+        compact = "".join(first.split()).lower()
+        if not ("total" in compact or "note" in compact or "contact" in compact or "preparedby" in compact):
+            return None  # _ASCII_LABEL_WORDS, spelt out
     label_i = next((j for j, c in enumerate(cells) if not _blank(c)), None)
     if label_i is None or not isinstance(cells[label_i], str):
         return None
@@ -163,6 +170,15 @@ def layout_row_reason(cells: list[Any], key_index: int | None) -> str | None:
 def _skip_layout_rows(rows: Iterator[tuple[int, str | None, list[Any]]], key_index: int | None,
                       skipped: list[dict]) -> Iterator[tuple[int, str | None, list[Any]]]:
     for n, sheet, cells in rows:
+        first = cells[0] if cells else None
+        if first.__class__ is str and first and first.isascii() and not first.isspace():
+            # layout_row_reason's first test, inline (a call per row was a tenth of reading a CSV); a label
+            # word starts with t, n, c or p, so a cell without them (a code such as I-000123) is data at once
+            low = first.lower()
+            compact = "" if not ("t" in low or "n" in low or "c" in low or "p" in low) else "".join(low.split())
+            if not ("total" in compact or "note" in compact or "contact" in compact or "preparedby" in compact):
+                yield n, sheet, cells
+                continue
         reason = layout_row_reason(cells, key_index)
         if reason is None:
             yield n, sheet, cells
