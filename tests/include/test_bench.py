@@ -88,3 +88,32 @@ def test_bench_rows_follow_the_contract():
     from stic.dev.bench import project_row
 
     assert len(project_row(0, "I")) == len(PROJECTS.column_names)
+
+
+def test_generated_bulk_rows_equal_parsed_rows(conn, clean_warehouse, warehouse_url, tmp_path):
+    """fill_warehouse generates most of a bulk submission's rows in the server: they must be the rows the
+    parser loads from the same CSV (values and period warnings), or figure 3 times a warehouse unlike a real one."""
+    from stic.dev.bench import environment
+    from stic.pipeline import load_step
+
+    n = environment.SEED_ROWS + 300
+    environment.fill_warehouse(conn, warehouse_url, n, tmp_path, "g")
+    filled, submitter, period = conn.execute(
+        "select submission_id, submitter_code, period from audit.submissions order by submission_id desc limit 1"
+    ).fetchone()
+    # The same rows through the parser: same period (the period warnings depend on it), another agency.
+    other = next(s for s in environment._SUBMITTERS if s != submitter)
+    path = tmp_path / "reference.csv"
+    bench.write_projects_csv(path, n, prefix="R")
+    ref = environment._register(conn, path, other, period)
+    assert not load_step(conn, ref).rejected
+
+    cols = ("source_row_number, source_sheet, split_part(project_code, '-', 2), title, level, programme, field, "
+            "lead_institution, institution_type, district, start_date, end_date, status, funding_central_yuan, "
+            "funding_municipal_yuan, funding_district_yuan, funding_self_raised_yuan, row_warnings")
+    generated = f"select {cols} from raw.projects where submission_id = %(a)s and source_row_number > %(seed)s + 1"
+    parsed = f"select {cols} from raw.projects where submission_id = %(b)s and source_row_number > %(seed)s + 1"
+    args = {"a": filled, "b": ref, "seed": environment.SEED_ROWS}
+    assert conn.execute(f"select count(*) from ({generated}) g", args).fetchone()[0] == 300
+    assert conn.execute(f"{generated} except all {parsed}", args).fetchall() == []
+    assert conn.execute(f"{parsed} except all {generated}", args).fetchall() == []

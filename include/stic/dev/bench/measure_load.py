@@ -201,4 +201,17 @@ def one_submission(conn, url: str, sc: Scale, data: Path, tag: str) -> dict:
     dbt_s = _dbt(["build", "--select", "stg_raw__projects+"], url)
     path.unlink()
     return {"ingest_validate_publish_s": round(ingest_s, 2), "dbt_build_s": round(dbt_s, 2),
-            "total_s": round(ingest_s + dbt_s, 2), "rows": sc.submission}
+            "total_s": round(ingest_s + dbt_s, 2), "rows": sc.submission, "slowest_dbt_nodes_s": _slowest_nodes()}
+
+
+def _slowest_nodes(n: int = 12) -> dict[str, float]:
+    """The dbt build's slowest nodes (target/run_results.json): what grows with the warehouse."""
+    from stic.warehouse import dbt_runner
+
+    try:
+        results = json.loads((dbt_runner.target_dir() / "run_results.json").read_text(encoding="utf-8"))["results"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    timed = sorted(((r["unique_id"].split(".", 2)[-1], r.get("execution_time") or 0.0) for r in results),
+                   key=lambda x: -x[1])
+    return {name: round(s, 2) for name, s in timed[:n]}
