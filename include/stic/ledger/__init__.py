@@ -24,6 +24,7 @@ from stic.ledger.status import (
 )
 from stic.ledger.submissions import (
     Registration,
+    add_generated_rows,
     get,
     key_lock,
     landing_seen,
@@ -36,7 +37,7 @@ from stic.ledger.submissions import (
 
 __all__ = [
     "ERROR_EVENT", "PUBLICATION_LOCK", "TERMINAL", "TRANSITIONS", "UNFINISHED", "PartMarker", "Registration",
-    "Status", "TransitionError", "archive", "archive_path_for", "correction_diff", "error_count", "get", "key_lock",
+    "Status", "TransitionError", "add_generated_rows", "archive", "archive_path_for", "correction_diff", "error_count", "get", "key_lock",
     "landing_seen", "lock_row", "note", "part_marker", "publish", "published_before", "published_parts",
     "record_error", "register", "sha256_file", "submitter_lock", "transition", "unfinished",
 ]

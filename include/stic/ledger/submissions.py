@@ -155,3 +155,17 @@ def published_parts(conn: psycopg.Connection, sub: dict) -> list[int]:
         "and part_set = %s and part_total = %s and status = 'published' and submission_id <> %s",
         (sub["submitter_code"], sub["kind"], sub["period"], sub["part_set"], sub["part_total"], sub["submission_id"]),
     )]
+
+
+def add_generated_rows(conn: psycopg.Connection, submission_id: int, rows: int, by: str) -> None:
+    """Rows a tool (`by`: the benchmark's fill) put into this submission's load after the loader: its row counts
+    include them, and an event says who added how many (the status stays)."""
+    row = conn.execute("update audit.submissions set rows_received = rows_received + %(n)s, "
+                       "rows_loaded = rows_loaded + %(n)s where submission_id = %(sid)s returning status",
+                       {"n": rows, "sid": submission_id}).fetchone()
+    if row is None:
+        raise LookupError(f"submission {submission_id} is not in the ledger")
+    conn.execute(
+        "insert into audit.submission_events (submission_id, from_status, to_status, detail) values (%s, %s, %s, %s)",
+        (submission_id, row[0], row[0], f"{rows:,} rows generated into its load by {by}"),
+    )

@@ -146,9 +146,7 @@ def fill_warehouse(conn, url: str, rows: int, data: Path, tag: str) -> float:
                                               "last": n, "period_end": period_end(period), **codes})
                 conn.execute("update audit.loads set rows_loaded = rows_loaded + %s where load_id = %s",
                              (n - seed, load_id))
-                conn.execute("update audit.submissions set rows_received = rows_received + %(n)s, "
-                             "rows_loaded = rows_loaded + %(n)s where submission_id = %(sid)s",
-                             {"n": n - seed, "sid": sid})
+                ledger.add_generated_rows(conn, sid, n - seed, by="stic bench (fill_warehouse)")
         status = ledger.publish(conn, sid)
         if status != "published":
             raise RuntimeError(f"bulk submission {sid} ended {status}: {ledger.get(conn, sid)['status_reason']}")
