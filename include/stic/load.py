@@ -6,7 +6,6 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import psycopg
@@ -147,6 +146,7 @@ def _warn(outcome: ParseOutcome, row_number: int, sheet: str | None, warns: list
 
 
 BATCH_ROWS = 1000  # rows normalised column-wise at a time (stic.intake.columnar); memory stays flat
+BATCH_CELLS = 100_000  # and cells: 1,000 rows of 16k columns held 486 MB, so a wide file's batches are shorter
 
 
 def parse_batches(path: Path, kind: Kind, outcome: ParseOutcome, display_name: str | None = None, *,
@@ -168,10 +168,16 @@ def _parse_batches(path: Path, kind: Kind, outcome: ParseOutcome, name: str, sub
     normalise = BatchNormaliser(kind, hm, submitter=submitter, owner_districts=owner_districts, period=period)
     rows = iter(rows)
     while True:
-        batch, error = [], None
-        try:
-            batch.extend(islice(rows, BATCH_ROWS))  # extend keeps the rows read before an exception
-        except FileRejected as e:  # the rows read before a file turns out unreadable count as before
+        batch, error, ended = [], None, True
+        try:  # the rows read before a file turns out unreadable count as before
+            width = 0
+            for item in rows:
+                batch.append(item)
+                width += len(item[2])
+                if len(batch) >= BATCH_ROWS or width >= BATCH_CELLS:
+                    ended = False
+                    break
+        except FileRejected as e:
             error = e
         if batch:
             numbers, sheets, cells = zip(*batch, strict=True)
@@ -187,7 +193,7 @@ def _parse_batches(path: Path, kind: Kind, outcome: ParseOutcome, name: str, sub
             yield res.text
         if error is not None:
             raise error
-        if len(batch) < BATCH_ROWS:
+        if ended:
             return
 
 
