@@ -170,11 +170,11 @@ def _parse_batches(path: Path, kind: Kind, outcome: ParseOutcome, name: str, sub
     while True:
         batch, error, ended = [], None, True
         try:  # the rows read before a file turns out unreadable count as before
-            width = 0
+            held = 0  # cells in the batch
             for item in rows:
                 batch.append(item)
-                width += len(item[2])
-                if len(batch) >= BATCH_ROWS or width >= BATCH_CELLS:
+                held += len(item[2])
+                if len(batch) >= BATCH_ROWS or held >= BATCH_CELLS:
                     ended = False
                     break
         except FileRejected as e:
