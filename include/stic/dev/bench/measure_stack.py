@@ -12,6 +12,7 @@ slots, default 4), not `airflow dags test`.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -30,6 +31,11 @@ _DONE = ("success", "failed", "skipped", "upstream_failed", "removed")
 
 def _parallelism() -> int:
     return max(2, int(os.environ.get(PARALLELISM_ENV) or 4))
+
+
+def _keep() -> bool:
+    """STIC_BENCH_KEEP_STACK=1 keeps a stack's folder (task and component logs) after the figure."""
+    return os.environ.get("STIC_BENCH_KEEP_STACK", "") not in ("", "0")
 
 
 def _stack(base: Path):
@@ -65,7 +71,7 @@ def dbt_stage_scheduled(url: str, data: Path, timeout: float = 1800) -> dict:
 
     stack = _stack(data / "stack-fig5")
     run_id = f"bench_fig5_{stack.suffix}"
-    with environ({"WAREHOUSE_URL": url}), running(stack):
+    with environ({"WAREHOUSE_URL": url}), running(stack, keep=_keep()):
         stack.airflow(["dags", "unpause", BUILD_DAG])
         t0 = time.monotonic()
         stack.airflow(["dags", "trigger", BUILD_DAG, "--run-id", run_id])
@@ -86,11 +92,26 @@ def dbt_stage_scheduled(url: str, data: Path, timeout: float = 1800) -> dict:
         ensure = next(t for t in tis if t["task_id"] == "ensure_warehouse")
         ran = [t for t in dbt if t["start_date"] and t["end_date"]]
         span = _span(ran)
-        return {"dbt_group_s": span, "dbt_tasks": len(dbt),
+        first = min(t["start_date"] for t in ran)
+        producer = next((t for t in ran if t["task_id"].endswith(".dbt_producer_watcher")), None)
+        # Where the span goes: waiting for the producer to start, its `dbt build`, the sensors finishing after it.
+        parts = {} if producer is None else {
+            "producer_start_s": round((producer["start_date"] - first).total_seconds(), 2),
+            "producer_s": round((producer["end_date"] - producer["start_date"]).total_seconds(), 2),
+            "after_producer_s": round((max(t["end_date"] for t in ran) - producer["end_date"]).total_seconds(), 2)}
+        timeline = sorted(({"task": t["task_id"], "queued": _rel(t.get("queued_dttm"), first),
+                            "start": _rel(t["start_date"], first), "end": _rel(t["end_date"], first)} for t in ran),
+                          key=lambda t: t["end"])
+        (data / "fig5-timeline.json").write_text(json.dumps(timeline, indent=1), encoding="utf-8")
+        return {"dbt_group_s": span, "dbt_tasks": len(dbt), **parts,
                 "from_ensure_warehouse_end_s": round((max(t["end_date"] for t in ran)
                                                       - ensure["end_date"]).total_seconds(), 2),
                 "trigger_to_group_end_wall_s": round(wall, 1), "executor": "LocalExecutor",
                 "parallelism": stack.concurrency, "states": _count(t["state"] for t in dbt)}
+
+
+def _rel(when, first) -> float | None:
+    return None if when is None else round((when - first).total_seconds(), 2)
 
 
 def _count(values) -> dict:
@@ -128,7 +149,7 @@ def scheduled_drop(url: str, sample: Path, data: Path, timeout: float = 3600) ->
 
     stack = _stack(data / "stack-fig7")
     run_id = f"bench_fig7_{stack.suffix}"
-    with environ({"WAREHOUSE_URL": url, "STIC_LANDING_SETTLE_SECONDS": "0"}), running(stack):
+    with environ({"WAREHOUSE_URL": url, "STIC_LANDING_SETTLE_SECONDS": "0"}), running(stack, keep=_keep()):
         shutil.rmtree(stack.landing / "incoming", ignore_errors=True)
         shutil.copytree(sample, stack.landing / "incoming")
         stack.airflow(["dags", "unpause", BUILD_DAG])

@@ -39,6 +39,6 @@ class MetadataDB:
 
     def task_instances(self) -> list[dict]:
         cols = ("dag_id", "run_id", "task_id", "map_index", "state", "hostname", "external_executor_id",
-                "start_date", "end_date", "queue")
+                "start_date", "end_date", "queue", "queued_dttm")
         rows = self.query(f"select {', '.join(cols)} from task_instance order by start_date nulls last")
         return [dict(zip(cols, r, strict=True)) for r in rows]
