@@ -6,17 +6,32 @@ Deferrable, each one still takes a worker twice (to start and defer, then to res
 defers them itself (Airflow's `start_from_trigger`: no worker to start), and Cosmos' own trigger, run by
 `WatcherStartTrigger`, ends a success in the triggerer (`TaskSuccessEvent`: no worker to finish). Any other
 outcome (a failed or skipped node, a failed or skipped producer) resumes on a worker in Cosmos'
-`execute_complete`, which fails, skips or falls back exactly as Cosmos does.
+`execute_complete`, which fails, skips or falls back exactly as Cosmos does. The sensors inside the group do not
+wait for the sensors upstream of them (trigger rule `always`; the edges stay for the lineage): each waits for its
+own node, so all of them are in the triggerer from the start, and the triggers of one producer share one poll of
+what it has reported (`stic.ops.watcher_progress.Board`) instead of ~110 polls every few seconds.
 
 `airflow dags test` runs one task at a time in one process: a sensor started in a trigger would wait there for a
 producer that cannot start. So the mode is a setting, STIC_DBT_SENSORS: `triggerer` (the default: docker
 compose, the stack) or `reschedule` (what `stic.ops.airflow_env.env()` sets for `airflow dags test`).
+
+The producer (`quiet_producer`) is Cosmos' own, with one change in how it reports: Cosmos turned all ~6,100 dbt
+events of a build into JSON and pushed ~1,700 XComs (each node's start, compile, execute and finish, each
+test's event, a node's end twice), with dbt's threads waiting on each round trip to the api-server. Here it
+skips the debug events Cosmos only logs at debug level, the three progress events whose XCom the node's finish
+overwrites before anything reads it, the events of tests whose result only counts in their model's aggregate
+and a second push of the same value; it pushes the rest (~300) from one thread, in the order dbt fired them, so
+that dbt never waits, and publishes the list of status keys pushed so far for the sensors' shared poll. The
+build ends only after every push is done.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import timedelta
+
+log = logging.getLogger(__name__)
 
 SENSORS_ENV = "STIC_DBT_SENSORS"
 TIMEOUT = timedelta(hours=1)
@@ -34,25 +49,37 @@ def sensor_args() -> dict:
     if sensor_mode() == "reschedule":
         # `airflow dags test`: one task at a time; a sensor pokes, then gives its turn back.
         return {"deferrable": False, "mode": "reschedule", "poke_interval": 5, "timeout": TIMEOUT}
-    # A trigger polls the producer's XComs through the api-server; every second for ~100 sensors loaded a
-    # two-core machine. It polls once as soon as it starts, so the interval only delays a node still running.
+    # The sensors' shared poll of the producer (stic.ops.watcher_progress.Board) runs every poke_interval; it polls
+    # once as soon as the first sensor starts, so the interval only delays a node still running.
     return {"deferrable": True, "poke_interval": 3, "timeout": TIMEOUT}
 
 
-def start_in_triggerer(group) -> int:
-    """Make each consumer sensor of the Cosmos group start in the triggerer (in `triggerer` mode only)."""
+def start_in_triggerer(group, root=None) -> int:
+    """Make each consumer sensor of the Cosmos group start in the triggerer (in `triggerer` mode only), without
+    waiting for the sensors upstream of it."""
     if sensor_mode() != "triggerer":
         return 0
     from airflow.triggers.base import StartTriggerArgs
     from cosmos.operators._watcher.base import BaseConsumerSensor
 
     n = 0
+    prefix = f"{(root or group).group_id}."
     for task in group.children.values():
         if hasattr(task, "children"):  # a model's group: its .run and .test tasks
-            n += start_in_triggerer(task)
+            n += start_in_triggerer(task, root or group)
             continue
         if not isinstance(task, BaseConsumerSensor) or not task.model_unique_id:
             continue
+        if any(up.startswith(prefix) for up in task.upstream_task_ids):
+            # Each sensor reads its own node's outcome from the producer, so it need not wait for the sensors of
+            # the models upstream (the edges stay, for the lineage in the graph). Waiting, each level of the
+            # project cost a scheduler loop, a triggerer loop and a poll: ~3 s, ~40 s for the project's depth
+            # after the build itself was over. A node dbt skipped because an upstream one failed reports failed
+            # (Cosmos' rule), so a failure still shows at the model and below it.
+            task.trigger_rule = "always"
+        # The DAG's pre/post_execute (the warehouse connection, an ingest task's lineage) are nothing to a sensor;
+        # the triggerer sends the whole serialized DAG with every trigger it starts: ~1 KB less per task.
+        task._pre_execute_hook = task._post_execute_hook = None
         task.start_from_trigger = True
         task.start_trigger_args = StartTriggerArgs(
             trigger_cls=f"{__name__}.WatcherStartTrigger",
@@ -86,11 +113,36 @@ def _trigger_class():
                      "poke_interval": self.poke_interval, "is_test_sensor": self.is_test_sensor,
                      "dag_id": self.dag_id, "run_id": self.run_id, "map_index": self.map_index})
 
+        async def _log_startup_events(self):
+            # Cosmos logs dbt's versions from every sensor's trigger, polling until the producer has pushed them:
+            # ~100 triggers x 3 calls per poll on the api-server. The producer's log has them.
+            return None
+
+        async def _get_producer_task_status(self):
+            state = await super()._get_producer_task_status()
+            # A producer that never ran (its upstream failed) would leave the trigger polling until its timeout,
+            # now that the sensors do not wait for their upstream tasks: it failed to report, say so.
+            return "failed" if state in ("upstream_failed", "removed") else state
+
+        def _board(self):
+            from stic.ops.watcher_progress import REPORTED_KEY, Board, board_for
+
+            return board_for((self.dag_id, self.run_id, self.producer_task_id, self.map_index),
+                             lambda: Board(lambda: self.get_xcom_val_af3(REPORTED_KEY), self._get_producer_task_status,
+                                           self.poke_interval))
+
         async def run(self):
             ti = self.task_instance
             if ti is not None and not self.run_id:
                 self.dag_id, self.run_id = ti.dag_id, ti.run_id
                 self.map_index = ti.map_index
+            from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
+            from cosmos.operators._watcher.state import get_status_xcom_key
+
+            # Wait on the producer's board (one poll for all its sensors) until this node's status is pushed or
+            # the producer is over; then Cosmos' own check, which finds it at once.
+            key = (get_tests_status_xcom_key if self.is_test_sensor else get_status_xcom_key)(self.model_unique_id)
+            await self._board().wait_for(key)
             async for event in super().run():
                 payload = event.payload if isinstance(event.payload, dict) else {}
                 if payload.get("status") == "success":
@@ -104,10 +156,90 @@ def _trigger_class():
     return WatcherStartTrigger
 
 
+# dbt's node progress events: Cosmos keeps each only as the node's `<node>_dbt_event` XCom, which the node's
+# NodeFinished overwrites and which the node's sensor reads once the node is over.
+SUPERSEDED_EVENTS = frozenset({"NodeStart", "NodeCompiling", "NodeExecuting"})
+
+
+def reported(name: str, level: str, allowlist) -> bool:
+    """Whether the producer hands a dbt event to Cosmos' parser: not a superseded progress event, and not a debug
+    event (logged at debug level only) unless Cosmos acts on that event (node status, errors)."""
+    if name in SUPERSEDED_EVENTS:
+        return False
+    return level != "debug" or name in allowlist
+
+
+def _producer_class():
+    import contextlib
+
+    from cosmos.operators._watcher.base import _DBT_EVENT_ALLOWLIST
+    from cosmos.operators.local import DbtLocalBaseOperator
+    from cosmos.operators.watcher import DbtProducerWatcherOperator, _StdoutFilter
+
+    class SticProducerWatcherOperator(DbtProducerWatcherOperator):
+        """Cosmos' producer; its per-event XCom pushes filtered and made off dbt's threads (module docstring)."""
+
+        def run_dbt_runner(self, command, env, cwd, **kwargs):
+            context = kwargs.get("context")
+            if context is None or context.get("_check_source_freshness"):
+                return super().run_dbt_runner(command, env, cwd, **kwargs)
+            from cosmos.operators._watcher import safe_xcom_push
+            from google.protobuf.json_format import MessageToJson
+            from stic.ops.watcher_progress import OrderedPusher, StatusKeys
+
+            parse = self._make_parse_callable()
+            from cosmos.operators._watcher.state import get_dbt_event_xcom_key
+
+            unread = {get_dbt_event_xcom_key(test) for tests in (self.tests_per_model or {}).values() for test in tests}
+            ti = StatusKeys(context["ti"], lambda t, key, value: safe_xcom_push(task_instance=t, key=key, value=value),
+                            unread=unread)
+            extra = {"project_dir": cwd, "context": {**context, "ti": ti, "task_instance": ti}}
+            pusher = OrderedPusher(lambda event: parse(MessageToJson(event, preserving_proto_field_name=True), extra),
+                                   on_idle=ti.publish)
+
+            def on_event(event) -> None:
+                if reported(event.info.name, event.info.level, _DBT_EVENT_ALLOWLIST):
+                    pusher.put(event)
+
+            before = self._dbt_runner_callbacks
+            self._dbt_runner_callbacks = [*(before or []), on_event]
+            try:
+                with contextlib.redirect_stdout(_StdoutFilter()):
+                    result = DbtLocalBaseOperator.run_dbt_runner(self, command, env, cwd, **kwargs)
+            finally:
+                self._dbt_runner_callbacks = before
+                error = pusher.close()
+            self.log.info("dbt events reported to the sensors: %d; status keys: %d; pushes left out: %d",
+                          pusher.handled, len(ti.keys), ti.skipped)
+            if error is not None:
+                raise error
+            return result
+
+    SticProducerWatcherOperator.__module__ = __name__
+    SticProducerWatcherOperator.__qualname__ = "SticProducerWatcherOperator"
+    return SticProducerWatcherOperator
+
+
+def quiet_producer(group) -> str:
+    """Make the group's Cosmos producer a SticProducerWatcherOperator (same task, arguments and behaviour)."""
+    from cosmos.constants import PRODUCER_WATCHER_TASK_ID
+    from cosmos.operators.watcher import DbtProducerWatcherOperator
+
+    task = group.children[f"{group.group_id}.{PRODUCER_WATCHER_TASK_ID}"]
+    if type(task) is not DbtProducerWatcherOperator:
+        raise TypeError(f"{task.task_id}: expected Cosmos' DbtProducerWatcherOperator, got {type(task).__name__}")
+    task.__class__ = globals().get("SticProducerWatcherOperator") or __getattr__("SticProducerWatcherOperator")
+    return task.task_id
+
+
 def __getattr__(name: str):
     # The triggerer imports the class by its path; the DAG file only names it (no trigger import at parse).
     if name == "WatcherStartTrigger":
         cls = _trigger_class()
+        globals()[name] = cls
+        return cls
+    if name == "SticProducerWatcherOperator":
+        cls = _producer_class()
         globals()[name] = cls
         return cls
     raise AttributeError(name)

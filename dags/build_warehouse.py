@@ -8,8 +8,10 @@ marts through Cosmos (models and their tests, in dependency order, from the mani
 The dbt stage runs in Cosmos' watcher mode: one task (`dbt.dbt_producer_watcher`) runs a single
 `dbt build`; for each model a `.run` task and a `.test` task report that model's and its tests' outcome
 from the producer, so the graph still shows what failed. The producer's log has dbt's own output.
-Under a scheduler these sensors start, and on success end, in the triggerer without taking a worker;
-under `airflow dags test` they reschedule (STIC_DBT_SENSORS, see _stic_watcher.py).
+Under a scheduler these sensors start, and on success end, in the triggerer without taking a worker, all
+from the start of the run (each waits for its own model's outcome, not for the sensors upstream of it), and
+they share one poll of what the producer has reported; under `airflow dags test` they reschedule
+(STIC_DBT_SENSORS, see _stic_watcher.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from _stic_common import DBT_VARS, DEFAULT_ARGS, RAW_ASSETS, warehouse_profile_config
-from _stic_watcher import sensor_args, start_in_triggerer
+from _stic_watcher import quiet_producer, sensor_args, start_in_triggerer
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ExecutionMode, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
@@ -73,6 +75,7 @@ def build_warehouse():
         default_args={"retries": 0},
     )
     start_in_triggerer(dbt)
+    quiet_producer(dbt)
 
     @task
     def validate_marts() -> list[dict]:

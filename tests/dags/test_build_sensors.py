@@ -20,7 +20,11 @@ sensors = [t for t in dag.tasks if t.task_id.startswith("dbt.") and t.task_id !=
            and type(t).__name__ != "EmptyOperator"]
 out = {{"sensors": len(sensors), "from_trigger": sum(bool(t.start_from_trigger) for t in sensors),
        "modes": sorted({{getattr(t, "mode", "") for t in sensors}}), "deferrable": sorted({{t.deferrable for t in sensors}}),
-       "classes": sorted({{t.start_trigger_args.trigger_cls for t in sensors if t.start_trigger_args}})}}
+       "classes": sorted({{t.start_trigger_args.trigger_cls for t in sensors if t.start_trigger_args}}),
+       "producer": type(dag.get_task("dbt.dbt_producer_watcher")).__name__,
+       "rules": {{"inner": sorted({{getattr(t.trigger_rule, "value", t.trigger_rule) for t in sensors if any(u.startswith("dbt.") for u in t.upstream_task_ids)}}),
+                  "roots": sorted({{getattr(t.trigger_rule, "value", t.trigger_rule) for t in sensors if not any(u.startswith("dbt.") for u in t.upstream_task_ids)}})}},
+       "hooks": sum(t._pre_execute_hook is not None or t._post_execute_hook is not None for t in sensors)}}
 if out["classes"]:
     import importlib
     module, name = out["classes"][0].rsplit(".", 1)
@@ -41,12 +45,18 @@ def test_sensors_start_in_the_triggerer_under_a_scheduler_only(airflow_home, mod
     res = _result(run_python(SENSORS.format(folder=str(ROOT / "dags" / "build_warehouse.py")),
                              env_extra={"STIC_DBT_SENSORS": mode}))
     assert res["sensors"] > 50, res  # a .run and a .test per model, seeds, snapshots
+    assert res["producer"] == "SticProducerWatcherOperator", res
     if mode == "triggerer":
         assert res["from_trigger"] == res["sensors"] and res["deferrable"] == [True], res
         assert res["classes"] == ["_stic_watcher.WatcherStartTrigger"]
         assert res["trigger_serialized"] == "_stic_watcher.WatcherStartTrigger"
+        # each sensor reads its own node's outcome: it does not wait for the sensors upstream of it (edges kept),
+        # while the group's first sensors still wait for ensure_warehouse
+        assert res["rules"] == {"inner": ["always"], "roots": ["all_success"]}, res
+        assert res["hooks"] == 0, res
     else:
         assert res["from_trigger"] == 0 and res["modes"] == ["reschedule"] and res["deferrable"] == [False], res
+        assert res["rules"] == {"inner": ["all_success"], "roots": ["all_success"]}, res
 
 
 def test_airflow_dags_test_runs_the_sensors_in_reschedule_mode():
