@@ -34,7 +34,7 @@ def add_cli(subparsers) -> None:
     b = subparsers.add_parser(
         "bench", help="measure the pipeline against the machine's own limits (ratios against same-run baselines)",
         description="Generate data at a scale, measure the figures of the performance issue, print them with "
-                    "their targets, write bench/results/<date>-<host>.json and the table in docs/benchmarks.md.",
+                    "their targets, write bench/results/<date>-<host>.json (-2, -3 for a later run the same day) and the table in docs/benchmarks.md.",
     )
     b.add_argument("--scale", type=float, default=None,
                    help="multiply the full scale (1M-row ingest, 1 GB CSV, 10M-row warehouse) by F")

@@ -155,7 +155,11 @@ def run_bench(sc: Scale, out_dir: Path, data: Path, docs: Path | None = None,
         "figures": [asdict(f) for f in figs.values()],
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"{dt.date.today().isoformat()}-{platform.node() or 'host'}.json"
+    stem = f"{dt.date.today().isoformat()}-{platform.node() or 'host'}"
+    out, n = out_dir / f"{stem}.json", 1
+    while out.exists():  # a second run the same day is kept beside the first, not over it
+        n += 1
+        out = out_dir / f"{stem}-{n}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     result["result_file"] = str(out)
     if docs is not None:
