@@ -184,12 +184,12 @@ def _producer_class():
             if context is None or context.get("_check_source_freshness"):
                 return super().run_dbt_runner(command, env, cwd, **kwargs)
             from cosmos.operators._watcher import safe_xcom_push
+            from cosmos.operators._watcher.state import get_dbt_event_xcom_key
             from google.protobuf.json_format import MessageToJson
+
             from stic.ops.watcher_progress import OrderedPusher, StatusKeys
 
             parse = self._make_parse_callable()
-            from cosmos.operators._watcher.state import get_dbt_event_xcom_key
-
             unread = {get_dbt_event_xcom_key(test) for tests in (self.tests_per_model or {}).values() for test in tests}
             ti = StatusKeys(context["ti"], lambda t, key, value: safe_xcom_push(task_instance=t, key=key, value=value),
                             unread=unread)

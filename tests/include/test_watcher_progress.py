@@ -10,7 +10,6 @@ import pytest
 
 from stic.ops.watcher_progress import REPORTED_KEY, Board, OrderedPusher, StatusKeys, board_for
 
-
 # ---------------------------------------------------------------------------------------------- OrderedPusher
 
 
