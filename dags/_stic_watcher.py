@@ -27,11 +27,8 @@ build ends only after every push is done.
 
 from __future__ import annotations
 
-import logging
 import os
 from datetime import timedelta
-
-log = logging.getLogger(__name__)
 
 SENSORS_ENV = "STIC_DBT_SENSORS"
 TIMEOUT = timedelta(hours=1)

@@ -33,6 +33,7 @@ def test_district_files_flow_through_the_dags_into_the_marts(airflow_home, clean
     assert sorted(r[0] for r in c.execute("select project_code from marts.fct_projects")) == [
         "P-OK-1", "P-OK-2", "P-OK-3", "P-Q-1"]
     assert c.execute("select count(*) from marts.dim_district").fetchone()[0] == 16
+    _producer_published_every_status_it_pushed()
 
     # A second run finds nothing new and loads nothing twice.
     cli.run_dags(settings().warehouse_url)
@@ -44,3 +45,39 @@ def test_district_files_flow_through_the_dags_into_the_marts(airflow_home, clean
     c.execute("update marts.fct_projects set district_code = 'ZZ' where project_code = 'P-OK-1'")
     with pytest.raises(SystemExit, match="DAG build_warehouse failed"):
         cli.run_dags(settings().warehouse_url)
+
+
+PRODUCER_XCOMS = """
+import json
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+with create_session() as s:
+    rows = s.query(XComModel.run_id, XComModel.key, XComModel.value).filter(
+        XComModel.dag_id == "build_warehouse", XComModel.task_id == "dbt.dbt_producer_watcher").all()
+print("RESULT" + json.dumps([[r, k, v if isinstance(v, (list, dict, str, int, float)) or v is None else str(v)]
+                             for r, k, v in rows]))
+"""
+
+
+def _producer_published_every_status_it_pushed():
+    """The build's producer (SticProducerWatcherOperator) lists, under one XCom, exactly the status keys it pushed:
+    what the sensors' shared poll reads under a scheduler (stic.ops.watcher_progress)."""
+    import json
+
+    from stic.ops.watcher_progress import REPORTED_KEY
+    from tests.dags.conftest import run_python
+
+    proc = run_python(PRODUCER_XCOMS)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT"))[len("RESULT"):])
+    runs = {r for r, _k, _v in rows}
+    assert runs, "no XCom of the build's producer"
+    for run in runs:
+        keys = {k for r, k, _v in rows if r == run}
+        [reported] = [v if isinstance(v, list) else json.loads(v) for r, k, v in rows if r == run and k == REPORTED_KEY]
+        # every node status it pushed (not Cosmos' own `task_status`, the producer's end)
+        assert set(reported) == {k for k in keys if k.endswith("_status") and k not in (REPORTED_KEY, "task_status")}
+        assert "model__stic_warehouse__fct_projects_status" in reported
+        assert "model__stic_warehouse__fct_projects_tests_status" in reported
+        # only a node's finish is kept as its event, and no test's event (no sensor reads them)
+        assert not any(k.startswith("test__") and k.endswith("_dbt_event") for k in keys)

@@ -95,7 +95,7 @@ class StatusKeys:
         object.__setattr__(self, "_push", push)  # push(ti, key, value): Cosmos' safe_xcom_push
         object.__setattr__(self, "_unread", frozenset(unread))
         object.__setattr__(self, "_sent", {})
-        object.__setattr__(self, "keys", [])
+        object.__setattr__(self, "keys", set())
         object.__setattr__(self, "skipped", 0)
         object.__setattr__(self, "_published", 0)
 
@@ -106,14 +106,14 @@ class StatusKeys:
         self._ti.xcom_push(key=key, value=value, **kwargs)
         self._sent[key] = value
         if key.endswith("_status") and key != REPORTED_KEY:
-            self.keys.append(key)
+            self.keys.add(key)
 
     def publish(self) -> bool:
-        n = len(self.keys)
-        if n == self._published:
+        """Push the list of status keys if it grew since the last time (runs on the pushing thread only)."""
+        if len(self.keys) == self._published:
             return False
-        self._push(self._ti, REPORTED_KEY, sorted(set(self.keys[:n])))
-        object.__setattr__(self, "_published", n)
+        self._push(self._ti, REPORTED_KEY, sorted(self.keys))
+        object.__setattr__(self, "_published", len(self.keys))
         return True
 
     def __getattr__(self, name: str):
