@@ -240,3 +240,10 @@ def test_amounts_read_by_parts_arrive_in_exact_yuan(tmp_path):
     assert [values[c] for c in ("funding_central_yuan", "funding_municipal_yuan", "funding_district_yuan",
                                 "funding_self_raised_yuan")] == [Decimal("1200000.00"), Decimal("505000.00"),
                                                                  Decimal("0.00"), Decimal("35000.00")]
+
+
+@pytest.mark.parametrize("header", ["结束日期", "截止日期", "结题日期", "完成日期"])
+def test_a_project_end_date_under_the_names_offices_give_it(header):
+    # 结题日期 (the date a project is concluded) was ignored as "no amounts in it": the end date was lost
+    hm = map_headers(PROJECTS, [*BASE, header])
+    assert hm.positions["end_date"] == len(BASE), (hm.ignored, hm.problems)

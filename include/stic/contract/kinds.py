@@ -108,7 +108,7 @@ PROJECTS = Kind(
         _c("institution_type", CODE, False, "institution_type", ["institution type", "单位类型", "单位性质"]),
         _c("district", CODE, True, "district", ["district name", "所在区", "区", "所属区"]),
         _c("start_date", DATE, True, aliases=["start", "start date", "开始日期", "立项日期", "起始日期"]),
-        _c("end_date", DATE, False, aliases=["end", "end date", "结束日期", "截止日期"]),
+        _c("end_date", DATE, False, aliases=["end", "end date", "结束日期", "截止日期", "结题日期", "完成日期"]),
         _c("status", CODE, True, "project_status", ["project status", "项目状态", "状态"]),
         _c("funding_central_yuan", MONEY, False, aliases=["central funding", "funding central", "中央财政资金", "中央财政"]),
         _c("funding_municipal_yuan", MONEY, False, aliases=["municipal funding", "funding municipal", "市级财政资金", "市财政"]),
