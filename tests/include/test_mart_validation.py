@@ -32,6 +32,7 @@ def test_a_critical_failure_on_a_mart_fails_the_build_loudly(clean_warehouse):
     assert runs["marts_fct_projects"].success and runs["marts_dim_district"].success
     stored = c.execute("select count(*) from audit.validation_runs where target = 'build'").fetchone()[0]
     assert stored == len(runs)
+    _fast_is_thorough(c, ["marts_fct_projects", "marts_dim_district"])
 
     # A row that no published submission carries: the write-audit-publish rule is broken.
     c.execute("insert into marts.fct_projects (project_code, district_code, submission_id) values ('ROGUE', 'PD', 999999)")
@@ -41,6 +42,22 @@ def test_a_critical_failure_on_a_mart_fails_the_build_loudly(clean_warehouse):
         "select r.rule, r.severity from audit.validation_results r join audit.validation_runs v using (validation_run_id) "
         "where v.target = 'build' and v.suite_name = 'marts_fct_projects' and not r.success").fetchall()
     assert ("published_only", "critical") in failed
+    c.execute("insert into marts.fct_projects (project_code, district_code, submission_id) values ('ROGUE-2', 'ZZ', null)")
+    _fast_is_thorough(c, ["marts_fct_projects"])
+
+
+def _fast_is_thorough(c, suites):
+    """The gate and two passes record for a mart suite what one SUMMARY run of it records."""
+    from stic.quality.gx import load_suite_module, run_suite
+
+    keys = ("expectation_type", "column", "rule", "success", "observed_value", "element_count", "unexpected_count",
+            "unexpected_percent", "examples", "exception")
+    for name in suites:
+        schema, rel = load_suite_module(name).TABLE.split(".")
+        query = f'select * from "{schema}"."{rel}"'
+        fast, full = (run_suite(name, query, asset_name=name, thorough=t) for t in (False, True))
+        assert sorted(repr(tuple(r[k] for k in keys)) for r in fast.results) == sorted(
+            repr(tuple(r[k] for k in keys)) for r in full.results)
 
 
 @pytest.mark.slow

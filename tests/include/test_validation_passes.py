@@ -8,6 +8,10 @@ whole suite records.
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
+import yaml
 
 from stic import ledger
 from stic.pipeline import load_step, validate_step
@@ -104,11 +108,13 @@ def test_the_stored_gx_result_holds_every_expectation(clean_warehouse, fixture_f
     assert district["result"]["unexpected_count"] == 3 and district["result"]["partial_unexpected_list"] == ["ZZ"] * 3
 
 
-def test_row_rules_checked_together_store_what_gx_gives_each_rule_alone(clean_warehouse, fixture_file):
-    """On a batch where every row rule holds, the rules are checked by one combined query; the result stored for
-    each is what GX returns when it validates that rule alone (BOOLEAN_ONLY), and GX sees the same columns as
-    its own reflection of the query asset."""
+def test_checks_passed_in_the_gate_store_what_gx_gives_each_alone(clean_warehouse, fixture_file):
+    """On a batch where every check holds, the row rules, null / not-null, in-set, between and uniqueness checks
+    are counted by one statement (the gate); the result stored for each is what GX returns when it validates
+    that expectation alone (BOOLEAN_ONLY); GX itself validates the rest, and sees the same columns as its own
+    reflection of the query asset."""
     import great_expectations as gx
+    import sqlalchemy as sa
     from great_expectations.expectations.metrics.util import column_reflection_fallback
 
     from stic.config import settings
@@ -129,18 +135,20 @@ def test_row_rules_checked_together_store_what_gx_gives_each_rule_alone(clean_wa
     stored = {r["expectation_config"]["id"]: r for r in doc["results"]}
     with quality._gx_context(db.warehouse_url()) as (_gx, ctx):
         suite = ctx.suites.get("raw_projects")
-        rules = [e for e in suite.expectations if e.expectation_type == passes.ROWS_RULE]
-        assert len(rules) >= 4 and all(e.meta.get("where") for e in rules)
+        gated = [e for e in suite.expectations if passes.gate_condition(e, query, "k") is not None]
+        assert {e.expectation_type for e in gated} == {
+            passes.ROWS_RULE, "expect_column_values_to_not_be_null", "expect_column_values_to_be_null",
+            "expect_column_values_to_be_in_set", "expect_column_values_to_be_between",
+            "expect_column_values_to_be_unique"}
+        assert len(stored) == len(suite.expectations) > len(gated) >= 20
         batch = ctx.data_sources.get(quality.DATASOURCE).get_asset("raw_projects_batch").get_batch_definition(
             "batch").get_batch()
-        for rule in rules:
-            alone = gx.ExpectationSuite(name="raw_projects")
-            alone.expectations.append(rule)
-            [er] = batch.validate(alone, result_format={"result_format": "BOOLEAN_ONLY"}).results
-            assert stored[rule.id] == json.loads(json.dumps(er.to_json_dict()))
+        alone = gx.ExpectationSuite(name="raw_projects")
+        alone.expectations.extend(gated)
+        for er in batch.validate(alone, result_format={"result_format": "BOOLEAN_ONLY"}).results:
+            assert stored[er.expectation_config.id] == json.loads(json.dumps(er.to_json_dict()))
         ds = ctx.data_sources.get(quality.DATASOURCE)
         engine = ds.get_execution_engine()
-        import sqlalchemy as sa
 
         reflected = column_reflection_fallback(sa.text(query), engine.engine.dialect, engine.engine)
         batch.data.execution_engine.batch_manager.load_batch_list([batch])
@@ -149,7 +157,86 @@ def test_row_rules_checked_together_store_what_gx_gives_each_rule_alone(clean_wa
         assert len(reflected) > 20
 
 
+CORPUS = Path(__file__).parents[1] / "fixtures" / "intake_corpus"
+
+
+@pytest.mark.parametrize("case", ["f01-qp-investment", "h2c12-siptc-ip-xlsx2", "h2c10-stcsm-platform",
+                                  "a03-pd-gb18030-yuan"])
+def test_every_raw_suite_records_what_one_summary_run_records(clean_warehouse, case):
+    """Each kind's suite, on a real submission as loaded and then with its key repeated, a required value and a
+    code broken, a negative amount and an unlisted code kept: the gate and the two passes record what one
+    SUMMARY run records."""
+    from stic.contract.kinds import CODE, KINDS, MONEY, NUMBER
+
+    c = clean_warehouse
+    spec = yaml.safe_load((CORPUS / case / "case.yml").read_text())
+    reg = ledger.register(c, CORPUS / case / spec["file"], submitter=spec["submitter"], kind=spec["kind"],
+                          period=str(spec["period"]))
+    load_step(c, reg.submission_id)
+    load_id = ledger.get(c, reg.submission_id)["load_id"]
+    kind = KINDS[spec["kind"]]
+    query = f"select * from raw.{kind.name} where load_id = {int(load_id)}"
+
+    def both():
+        fast = run_suite(f"raw_{kind.name}", query, asset_name=f"raw_{kind.name}_batch", thorough=False)
+        full = run_suite(f"raw_{kind.name}", query, asset_name=f"raw_{kind.name}_batch", thorough=True)
+        assert _by_expectation(fast) == _by_expectation(full)
+        return fast
+
+    assert both().success
+    keys = [r[0] for r in c.execute(f"select {kind.key} from raw.{kind.name} where load_id = %s order by 1",
+                                    (load_id,)).fetchall()]
+    assert len(keys) >= 2
+    required = [col.name for col in kind.columns if col.required and col.name != kind.key]
+    coded = [col.name for col in kind.columns if col.type == CODE]
+    amounts = [col.name for col in kind.columns if col.type in (MONEY, NUMBER)]
+    sets = [f"{required[0]} = null"] if required else []
+    sets += [f"{coded[0]} = 'ZZ-UNLISTED'"] if coded else []
+    sets += [f"{amounts[0]} = -1"] if amounts else []
+    sets += [f"{col.name} = 'kept as sent'" for col in kind.derived_columns][:1]
+    c.execute(f"update raw.{kind.name} set {', '.join(sets)} where load_id = %s and {kind.key} = %s",
+              (load_id, keys[-1]))
+    c.execute(f"update raw.{kind.name} set {kind.key} = %s where load_id = %s and {kind.key} = %s",
+              (keys[0], load_id, keys[1]))
+    broken = both()
+    failed = {r["rule"] for r in broken.results if not r["success"]}
+    assert "duplicate_key" in failed and not broken.success
+    assert ("required" in failed) == bool(required) and ("amount_non_negative" in failed) == bool(amounts)
+
+
 def _column_types_metric(batch_id):
     from great_expectations.validator.metric_configuration import MetricConfiguration
 
     return MetricConfiguration("table.column_types", {"batch_id": batch_id}, {"include_nested": True})
+
+
+def test_a_gate_the_database_refuses_leaves_every_check_to_gx(clean_warehouse, fixture_file, caplog):
+    """A between check on a text column cannot be counted in SQL (text >= number): the gate is refused, said in
+    the log, and GX validates every expectation itself, the refused one failing with GX's own exception."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    from stic.quality import gx as quality
+    from stic.quality import passes
+    from stic.warehouse import db
+
+    c = clean_warehouse
+    _sid, load_id = _load(c, fixture_file)
+    query = f"select * from raw.projects where load_id = {int(load_id)}"
+    with quality._gx_context(db.warehouse_url()) as (_gx, ctx):
+        _suite, ds = quality._suite_and_source(ctx, "raw_projects")
+        suite = ctx.suites.add_or_update(gx.ExpectationSuite(name="refused_gate", expectations=[
+            gxe.ExpectColumnValuesToNotBeNull(column="project_code"),
+            gxe.ExpectColumnValuesToBeBetween(column="title", min_value=0),
+            gxe.ExpectTableRowCountToBeBetween(min_value=1)]))
+        definition = quality._new_query_asset(ds, "raw_projects_refused", query)
+        with caplog.at_level("WARNING", logger="stic.quality.passes"):
+            results = passes.two_pass(gx, ctx, ds, suite, definition, query)
+    assert "validation gate refused" in caplog.text
+    by_type = {er.expectation_config.type: (er, summary) for er, summary in results}
+    (code, code_summary), (title, title_summary), (rows, rows_summary) = (by_type[t] for t in (
+        "expect_column_values_to_not_be_null", "expect_column_values_to_be_between",
+        "expect_table_row_count_to_be_between"))
+    assert code.success and code_summary == {"element_count": 3, "unexpected_count": 0, "unexpected_percent": 0.0}
+    assert not title.success and title_summary is None and "operator does not exist" in str(title.exception_info)
+    assert rows.success and rows_summary == {"observed_value": 3}

@@ -1,9 +1,10 @@
 """Run the Great Expectations suites (expectations/*.py) in the database and keep the results in audit.*.
 
 A load's batch is a query asset filtered by its load id, so PostgreSQL does the work and only that
-submission's rows are read. A suite runs in two passes (run_suite, stic.quality.passes): a cheap
-BOOLEAN_ONLY pass with the row rules checked together, then a SUMMARY pass of only the expectations that
-failed, for their counts and examples (STIC_GX_THOROUGH=1: one SUMMARY pass of the whole suite).
+submission's rows are read. A suite runs cheaply (run_suite, stic.quality.passes): one statement counts the
+unexpected rows of every check it can state as GX does, GX validates the rest (BOOLEAN_ONLY), then GX
+validates in SUMMARY only what failed, for its counts and examples (STIC_GX_THOROUGH=1: one SUMMARY pass of
+the whole suite).
 Results go to audit.validation_runs / audit.validation_results and to the GX Data Docs site. A critical
 failure on a load rejects the submission; warnings never block.
 """
@@ -183,7 +184,7 @@ def prepare(suite_modules: list[str] | None = None, url: str | None = None) -> N
 
 def run_suite(suite_module: str, query: str, asset_name: str, url: str | None = None,
               thorough: bool | None = None) -> SuiteRun:
-    """Run the suite on the batch `query` in two passes (passes.two_pass); `thorough` runs it once in SUMMARY.
+    """Run the suite on the batch `query` (passes.two_pass: the gate, then GX); `thorough`: once in SUMMARY.
 
     The stored GX validation result (Data Docs) and the rows for audit.validation_results carry the same
     facts either way: per expectation its success, counts and, for a failure, up to EXAMPLES examples.

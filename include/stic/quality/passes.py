@@ -1,16 +1,15 @@
-"""The cheap way through a suite (run_suite's default): GX validates the batch in two passes.
+"""The cheap way through a suite (run_suite's default): one statement for most checks, GX for the rest.
 
-Pass 1, BOOLEAN_ONLY: GX folds every column-map count of the suite into one aggregate query over the
-batch (SUMMARY adds one example query, a scan of the batch, per column-map expectation, even when it
-passes), and the suite's row rules (expectations/_common.row_rule: UnexpectedRowsExpectations that name
-their condition) are checked together by one UnexpectedRowsExpectation that counts every rule's rows in
-one scan, instead of two queries per rule. Pass 2, SUMMARY, only for the expectations that failed
-(counts and examples) or whose summary cannot be told from success alone, and for every row rule when
-the combined one failed. A passing expectation's summary is exact without it: nothing unexpected among
-the batch's rows (counted once). The suite's GX result is stored like a checkpoint's, with the
-failures' SUMMARY results in place of their pass-1 results; a row rule that passed within the combined
-check gets the result GX gives a passing UnexpectedRowsExpectation in BOOLEAN_ONLY.
-tests/include/test_validation_passes.py holds all this against one SUMMARY run of the whole suite.
+The gate: one statement over the batch counts the unexpected rows of every check it can state exactly as
+GX does (row rules, null / not-null, in-set, between, uniqueness without `mostly`; gate_condition), with
+the batch's row count and each column's non-null values. Pass 1, BOOLEAN_ONLY: GX validates the other
+expectations (at least one: the row count), which gives the suite's result its batch and metadata. Pass
+2, SUMMARY, only for the expectations that failed in pass 1 or counted unexpected rows in the gate, or
+whose summary cannot be told from success alone: so counts, examples and exceptions of every failure are
+GX's own. A passing expectation's summary is exact without GX: nothing unexpected among the batch's rows
+(counted once); a gated check that passed gets the result GX gives it, passing, in BOOLEAN_ONLY.
+The suite's GX result is stored like a checkpoint's (Data Docs). STIC_GX_THOROUGH=1 runs one SUMMARY
+pass of the whole suite instead; tests/include/test_validation_passes.py holds all this against it.
 
 Also here: GX lists a query asset's columns by running its query and reading every row
 (column_reflection_fallback); `register_column_listing` makes that a `limit 0` of the same query.
@@ -19,9 +18,12 @@ Also here: GX lists a query asset's columns by running its query and reading eve
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from decimal import Decimal
 
 EXAMPLES = 5
 SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
+log = logging.getLogger(__name__)
 ROWS_RULE = "unexpected_rows_expectation"
 _ROW_COUNT = {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
 # Column-map expectations whose SUMMARY unexpected_percent is over the column's non-null values.
@@ -42,29 +44,28 @@ def two_pass(gx, ctx, ds, suite, batch_definition, query: str) -> list[tuple[obj
     register_column_listing()
     batch = batch_definition.get_batch()
     expectations = list(suite.expectations)
-    rules = [e for e in expectations if e.expectation_type == ROWS_RULE and (e.meta or {}).get("where")]
-    if len(rules) < 2:
-        rules = []
-    ruled = {id(e) for e in rules}
+    conditions = {id(e): gate_condition(e, query, f"g{i}") for i, e in enumerate(expectations)}
+    gated = [e for e in expectations if conditions[id(e)] is not None and e.expectation_type not in _ROW_COUNT]
+    columns = [e.column for e in expectations if e.expectation_type in _NONNULL_PERCENT]
+    counts = gate(ds, query, columns, [conditions[id(e)] for e in gated])
+    if counts is None or len(gated) == len(expectations):  # pass 1 needs one expectation for GX to validate
+        gated = []
+        counts = gate(ds, query, columns, []) or {}
+    slot = {id(e): i for i, e in enumerate(gated)}
     first_suite = gx.ExpectationSuite(name=suite.name)  # not saved: appended as is, ids kept to match results
-    first_suite.expectations.extend(e for e in expectations if id(e) not in ruled)
-    if rules:
-        first_suite.expectations.append(combined_rows_rule(rules))
+    first_suite.expectations.extend(e for e in expectations if id(e) not in slot)
     first = batch.validate(first_suite, result_format={"result_format": "BOOLEAN_ONLY"})
-    by_id = {er.expectation_config.id: er for er in first.results if er.expectation_config.id is not None}
-    [combined] = [er for er in first.results if er.expectation_config.id is None] or [None]
+    by_id = {er.expectation_config.id: er for er in first.results}
     results: list = []
     for e in expectations:
-        if id(e) not in ruled:
+        if id(e) not in slot:
             results.append(by_id[e.id])
-        elif combined.success:  # what GX returns for a passing UnexpectedRowsExpectation in BOOLEAN_ONLY
+        elif counts[("gate", slot[id(e)])] == 0:  # what GX returns for it, passing, in BOOLEAN_ONLY
             config = e.configuration
-            config.kwargs["batch_id"] = combined.expectation_config.kwargs["batch_id"]
+            config.kwargs["batch_id"] = batch.id
             results.append(ExpectationValidationResult(success=True, expectation_config=config))
         else:
             results.append(None)
-    passed = [er.expectation_config for er in results if er is not None and er.success]
-    counts = _counts(ds, query, [c.kwargs["column"] for c in passed if c.type in _NONNULL_PERCENT]) if passed else {}
     derived: dict[int, dict] = {}
     redo = []
     for i, er in enumerate(results):
@@ -98,36 +99,86 @@ def two_pass(gx, ctx, ds, suite, batch_definition, query: str) -> list[tuple[obj
     return [(er, derived.get(i)) for i, er in enumerate(results)]
 
 
-def combined_rows_rule(rules):
-    """One UnexpectedRowsExpectation for all the row rules: one row of per-rule counts when any rule has rows.
-
-    The batch is scanned once (GX runs the query and counts its rows: two statements, against two per rule).
-    A rule on the submission reads `s.submitter_code` and the row as `b` (row_rule(submission=True)); a left
-    join keeps every batch row, and a rule's condition is false on a row without a submission, as in the
-    rule's own inner join."""
-    import great_expectations.expectations as gxe
-
-    if any(r.meta.get("submission") for r in rules):
-        source = ("{batch} as b left join (select submission_id, submitter_code from audit.submissions) as s "
-                  "using (submission_id)")
-    else:
-        source = "{batch}"
-    counts = ", ".join(f"count(*) filter (where {r.meta['where']}) as rule_{i}" for i, r in enumerate(rules))
-    any_rows = " or ".join(f"rule_{i} > 0" for i in range(len(rules)))
-    return gxe.UnexpectedRowsExpectation(
-        unexpected_rows_query=f"select * from (select {counts} from {source}) as rule_rows where {any_rows}",
-        description="The suite's row rules, checked together (each is validated on its own when this fails).")
+def _quoted(name: str) -> str:
+    return '"{}"'.format(name.replace('"', '""'))
 
 
-def _counts(ds, query: str, columns: list[str]) -> dict:
-    """The batch's rows and each column's non-null values, in one scan."""
+_NUMBER = (int, float, Decimal)
+
+
+def gate_condition(e, query: str, key: str) -> tuple[str, dict] | None:
+    """How the gate counts this expectation's unexpected rows (SQL and its parameters, named after `key`), or
+    None: GX checks it in pass 1.
+
+    Gated, each in GX's own sense (its SQLAlchemy conditions; nulls are not unexpected but for not-null):
+    a row rule (expectations/_common.row_rule) by the rows of its condition; not-null and null; in-set with a
+    list of values; between with numeric bounds; uniqueness, by the values held by more than one row (a
+    subquery on the batch that PostgreSQL answers with one hash aggregate; GX's own check is a window over
+    the sorted column). Only the exact forms (no `mostly`, no row condition); anything else is GX's."""
+    kind = e.expectation_type
+    if kind == ROWS_RULE:
+        where = (e.meta or {}).get("where")
+        return (f"count(*) filter (where {where})", {}) if where else None
+    if not kind.startswith("expect_column_values_to_") or e.mostly != 1 or e.row_condition:
+        return None
+    col = _quoted(e.column)
+    if kind == "expect_column_values_to_not_be_null":
+        return f"count(*) filter (where b.{col} is null)", {}
+    if kind == "expect_column_values_to_be_null":
+        return f"count(*) filter (where b.{col} is not null)", {}
+    if kind == "expect_column_values_to_be_unique":
+        return (f"(select count(*) from (select {col} from ({query}) as u where {col} is not null "
+                f"group by {col} having count(*) > 1) as duplicated)", {})
+    if kind == "expect_column_values_to_be_in_set":
+        values = e.value_set
+        if not isinstance(values, list | tuple | set) or not values or not all(isinstance(v, str) for v in values):
+            return None
+        params = {f"{key}_{i}": v for i, v in enumerate(sorted(values))}
+        listed = ", ".join(f":{p}" for p in params)
+        return f"count(*) filter (where b.{col} is not null and b.{col} not in ({listed}))", params
+    if kind == "expect_column_values_to_be_between":
+        bounds, params = [], {}
+        for name, value, strict, op in (("min", e.min_value, e.strict_min, ">"), ("max", e.max_value, e.strict_max, "<")):
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, _NUMBER):
+                return None
+            params[f"{key}_{name}"] = value
+            bounds.append(f"b.{col} {op}{'' if strict else '='} :{key}_{name}")
+        if not bounds or (len(bounds) == 2 and e.min_value > e.max_value):
+            return None
+        return f"count(*) filter (where b.{col} is not null and not ({' and '.join(bounds)}))", params
+    return None
+
+
+def gate(ds, query: str, columns: list[str], conditions: list[tuple[str, dict]]) -> dict | None:
+    """One scan of the batch: its rows, each column's non-null values and each gated check's unexpected count;
+    None if the database refused the statement (a column of another type than a check expects, say): GX
+    then checks everything itself.
+
+    A row rule on the submission reads `s.submitter_code` and the row as `b` (row_rule(submission=True)); a
+    left join keeps every batch row, and a rule's condition is false on a row without a submission, as in
+    the rule's own inner join. GX validates on its own (SUMMARY, pass 2) every gated check counted here
+    above 0, so counts, examples and exceptions of failures are GX's own."""
     import sqlalchemy as sa
 
     columns = sorted(set(columns))
-    quoted = ", ".join(['count(*)', *('count("{}")'.format(c.replace('"', '""')) for c in columns)])
-    with ds.get_engine().connect() as c:
-        row = c.execute(sa.text(f"select {quoted} from ({query}) as batch")).one()
-    return {"rows": row[0], **{("nonnull", col): n for col, n in zip(columns, row[1:], strict=True)}}
+    selected = ["count(*)", *(f"count(b.{_quoted(c)})" for c in columns), *(sql for sql, _ in conditions)]
+    params = {k: v for _, p in conditions for k, v in p.items()}
+    source = f"({query}) as b"
+    if any("s.submitter_code" in sql for sql, _ in conditions):
+        source += " left join (select submission_id, submitter_code from audit.submissions) as s using (submission_id)"
+    try:
+        with ds.get_engine().connect() as c, c.begin():
+            # a fresh load's table has no statistics yet: with the default 4 MB the uniqueness hash spills to disk
+            c.execute(sa.text("set local work_mem = '64MB'"))
+            row = c.execute(sa.text(f"select {', '.join(selected)} from {source}"), params).one()
+    except sa.exc.DBAPIError as exc:
+        log.warning("validation gate refused, GX checks every expectation of the batch: %s", exc.orig)
+        return None
+    n = 1 + len(columns)
+    return {"rows": row[0], **{("nonnull", col): v for col, v in zip(columns, row[1:n], strict=True)},
+            **{("gate", i): v for i, v in enumerate(row[n:])}}
 
 
 def _passing_summary(cfg, counts: dict) -> dict | None:
@@ -138,16 +189,20 @@ def _passing_summary(cfg, counts: dict) -> dict | None:
     none). tests/include/test_validation_passes.py checks this against a SUMMARY run.
     """
     kw, rows = cfg.kwargs, counts.get("rows")
+    if "rows" not in counts:
+        return None
     if cfg.type in _ROW_COUNT:
         return {"observed_value": rows}
     if cfg.type == ROWS_RULE:
         return {"observed_value": 0}
     if kw.get("mostly", 1) != 1 or kw.get("row_condition"):
         return None
-    if cfg.type == "expect_column_values_to_not_be_null":
+    if cfg.type in ("expect_column_values_to_not_be_null", "expect_column_values_to_be_null"):
         return {"element_count": rows, "unexpected_count": 0, "unexpected_percent": 0.0 if rows else None}
     if cfg.type in _NONNULL_PERCENT:
-        nonnull = counts[("nonnull", kw["column"])]
+        nonnull = counts.get(("nonnull", kw["column"]))
+        if nonnull is None:
+            return None
         return {"element_count": rows, "unexpected_count": 0, "unexpected_percent": 0.0 if nonnull else None}
     return None
 
