@@ -167,6 +167,7 @@ def test_every_raw_suite_records_what_one_summary_run_records(clean_warehouse, c
     code broken, a negative amount and an unlisted code kept: the gate and the two passes record what one
     SUMMARY run records."""
     from stic.contract.kinds import CODE, KINDS, MONEY, NUMBER
+    from stic.quality.passes import PARALLEL_ROWS
 
     c = clean_warehouse
     spec = yaml.safe_load((CORPUS / case / "case.yml").read_text())
@@ -178,9 +179,10 @@ def test_every_raw_suite_records_what_one_summary_run_records(clean_warehouse, c
     query = f"select * from raw.{kind.name} where load_id = {int(load_id)}"
 
     def both():
-        fast = run_suite(f"raw_{kind.name}", query, asset_name=f"raw_{kind.name}_batch", thorough=False)
         full = run_suite(f"raw_{kind.name}", query, asset_name=f"raw_{kind.name}_batch", thorough=True)
-        assert _by_expectation(fast) == _by_expectation(full)
+        for rows in (None, PARALLEL_ROWS):  # the gate's plan for a small batch, and for a large one
+            fast = run_suite(f"raw_{kind.name}", query, asset_name=f"raw_{kind.name}_batch", thorough=False, rows=rows)
+            assert _by_expectation(fast) == _by_expectation(full)
         return fast
 
     assert both().success
@@ -240,3 +242,22 @@ def test_a_gate_the_database_refuses_leaves_every_check_to_gx(clean_warehouse, f
     assert code.success and code_summary == {"element_count": 3, "unexpected_count": 0, "unexpected_percent": 0.0}
     assert not title.success and title_summary is None and "operator does not exist" in str(title.exception_info)
     assert rows.success and rows_summary == {"observed_value": 3}
+
+
+def test_joint_partners_outside_the_code_list_are_found_by_the_gate_in_parallel_too(clean_warehouse, fixture_file):
+    """The joint-partner rule (every code of joint_with in the district list) on rows naming an unknown district and
+    an empty code: the gate, planned for parallel workers as for a large load, records what one SUMMARY run does."""
+    from stic.quality.passes import PARALLEL_ROWS
+
+    c = clean_warehouse
+    _sid, load_id = _load(c, fixture_file)
+    c.execute("update raw.projects set joint_with = 'PD,HP' where load_id = %s and project_code = 'P-OK-1'", (load_id,))
+    c.execute("update raw.projects set joint_with = 'PD,ZZ' where load_id = %s and project_code = 'P-OK-2'", (load_id,))
+    c.execute("update raw.projects set joint_with = 'PD,' where load_id = %s and project_code = 'P-OK-3'", (load_id,))
+    query = f"select * from raw.projects where load_id = {int(load_id)}"
+    full = run_suite("raw_projects", query, asset_name="raw_projects_batch", thorough=True)
+    for rows in (None, PARALLEL_ROWS):
+        fast = run_suite("raw_projects", query, asset_name="raw_projects_batch", thorough=False, rows=rows)
+        assert _by_expectation(fast) == _by_expectation(full)
+    [joint] = [r for r in fast.results if r["rule"] == "code_list" and r["column"] is None]
+    assert (joint["success"], joint["unexpected_count"]) == (False, 2)

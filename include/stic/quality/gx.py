@@ -174,16 +174,28 @@ def _new_query_asset(ds, asset_name: str, query: str):
 
 
 def prepare(suite_modules: list[str] | None = None, url: str | None = None) -> None:
-    """What a process does once before its first batch: the GX context, the data source and the suites
-    (the raw ones by default) registered, and the column listing of query assets (passes)."""
+    """What a process does once before its first batch: the GX context, the data source, the suites (the raw
+    ones by default) and their batches' query assets registered (validate_batch sets each batch's query), and
+    the column listing of query assets (passes)."""
     with _gx_context(url or db.warehouse_url()) as (_gx, ctx):
         for name in suite_modules or sorted(p.stem for p in settings().expectations_dir.glob("raw_*.py")):
-            _suite_and_source(ctx, name)
+            _suite, ds = _suite_and_source(ctx, name)
+            if name.startswith("raw_"):  # validate_batch's asset
+                _batch_definition(ds, f"{name}_batch", f"select * from raw.{name.removeprefix('raw_')} where false")
     passes.register_column_listing()
 
 
+def _batch_definition(ds, asset_name: str, query: str):
+    """The query asset of this name, written to the GX project once per process; each batch sets its query in
+    memory (the batch's own query is in its stored result's batch_spec): three YAML writes less per batch."""
+    definition = _registered((str(settings().gx_dir), "asset", asset_name, id(ds)),
+                             lambda: _new_query_asset(ds, asset_name, query))
+    definition.data_asset.query = query
+    return definition
+
+
 def run_suite(suite_module: str, query: str, asset_name: str, url: str | None = None,
-              thorough: bool | None = None) -> SuiteRun:
+              thorough: bool | None = None, rows: int | None = None) -> SuiteRun:
     """Run the suite on the batch `query` (passes.two_pass: the gate, then GX); `thorough`: once in SUMMARY.
 
     The stored GX validation result (Data Docs) and the rows for audit.validation_results carry the same
@@ -208,12 +220,9 @@ def run_suite(suite_module: str, query: str, asset_name: str, url: str | None = 
             [suite_result] = cp.run().run_results.values()
             results = [_result_row(er) for er in suite_result.results]
         else:
-            # The asset is written to the GX project once per process; each batch sets its query in memory
-            # (the batch's own query is in its stored result's batch_spec): three YAML writes less per batch.
-            batch_definition = _registered(asset_key, lambda: _new_query_asset(ds, asset_name, query))
-            batch_definition.data_asset.query = query
+            batch_definition = _batch_definition(ds, asset_name, query)
             results = []
-            for er, derived in passes.two_pass(gx, ctx, ds, suite, batch_definition, query):
+            for er, derived in passes.two_pass(gx, ctx, ds, suite, batch_definition, query, rows=rows):
                 results.append(_result_row(er) | (derived or {}))
     critical = sum(1 for r in results if not r["success"] and r["severity"] == "critical")
     warnings = sum(1 for r in results if not r["success"] and r["severity"] == "warning")
@@ -267,7 +276,7 @@ def validate_batch(sub: dict, url: str | None = None) -> SuiteRun:
     """Run the kind's raw suite on a parsed submission's load (a ledger row); nothing is written."""
     kind, load_id = sub["kind"], sub["load_id"]
     query = f"select * from raw.{kind} where load_id = {int(load_id)}"
-    return run_suite(f"raw_{kind}", query, asset_name=f"raw_{kind}_batch", url=url)
+    return run_suite(f"raw_{kind}", query, asset_name=f"raw_{kind}_batch", url=url, rows=sub.get("rows_loaded"))
 
 
 def verdict(run: SuiteRun) -> tuple[Status, str]:
