@@ -7,7 +7,7 @@ import unicodedata
 from functools import cache, lru_cache
 from importlib import resources
 
-import yaml
+from stic.contract import load_yaml
 
 _FOLD_STRIP = re.compile(r"[\s_\-.·'’]+")
 
@@ -30,7 +30,7 @@ class CodeError(ValueError):
 @cache
 def _lists() -> dict[str, dict[str, dict]]:
     text = resources.files("stic").joinpath("contract/reference/codelists.yml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text)
 
 
 @cache

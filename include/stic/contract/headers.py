@@ -25,9 +25,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
-from stic.contract import codes
+from stic.contract import codes, load_yaml
 from stic.contract.kinds import KINDS, MONEY, Kind
 
 VOCABULARY_FILE = "contract/reference/header_vocabulary.yml"
@@ -88,7 +86,7 @@ def _norm_word(w: Any) -> str:
 @cache
 def vocabulary() -> Vocabulary:
     text = resources.files("stic").joinpath(VOCABULARY_FILE).read_text(encoding="utf-8")
-    data = yaml.safe_load(text) or {}
+    data = load_yaml(text) or {}
     words: dict[str, set[str]] = {}
 
     def add(word, concept: str, where: str) -> None:
@@ -280,7 +278,7 @@ def profile(submitter: str) -> dict[str, dict[str, ProfileEntry]]:
     if not path.is_file():
         return {}
     where = f"{PROFILES_DIR}/{name}"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path.read_text(encoding="utf-8")) or {}
     if str(data.get("submitter", "")).upper() != submitter.upper():
         raise VocabularyError(f"{where}: `submitter: {data.get('submitter')}` does not match the file name")
     out: dict[str, dict[str, ProfileEntry]] = {}

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
-from stic.contract import codes
+from stic.contract import codes, load_yaml
 from stic.contract.kinds import AGENCY_KINDS, DISTRICT_KINDS, KINDS
 
 FREQUENCIES = ("yearly", "quarterly")
@@ -44,7 +42,7 @@ class Seed:
 
 
 def _reference(name: str) -> dict:
-    return yaml.safe_load(resources.files("stic").joinpath(f"contract/reference/{name}").read_text(encoding="utf-8"))
+    return load_yaml(resources.files("stic").joinpath(f"contract/reference/{name}").read_text(encoding="utf-8"))
 
 
 # ------------------------------------------------------------------------------------------ code lists

@@ -60,6 +60,16 @@ def _needs_escape(texts: list[str]) -> bool:
 _nfkc = partial(unicodedata.is_normalized, "NFKC")  # called through map: no Python frame per cell
 
 
+def _plain(cells: Sequence[str]) -> bool:
+    """Every cell printable, and ASCII or already NFKC: _text would only strip it.
+
+    Asked of the column's cells joined, one C call each instead of one per cell: a string is printable
+    (ASCII) when all its parts are; and NFKC does not act across U+0000, which composes with nothing and
+    is a starter (canonical combining class 0), so the parts joined by it are normalised when each is."""
+    joined = "".join(cells)
+    return joined.isprintable() and (joined.isascii() or _nfkc("\x00".join(cells)))
+
+
 def _is_null(t: str) -> bool:
     return not t or (len(t) <= 4 and t.lower() in _NULLS)
 
@@ -71,8 +81,9 @@ class BatchNormaliser:
     """
 
     def __init__(self, kind: Kind, hm: HeaderMap, *, submitter: str | None = None, owner_districts=None,
-                 period: str | None = None, fast: bool = True):
+                 period: str | None = None, fast: bool = True, text_cells: bool = False):
         self.kind, self.fast = kind, fast and hm.unit_position is None  # a unit column: every row its own unit
+        self.text_cells = text_cells  # the reader gives only str cells (CSV): no cell's type to check
         self.row = row_normaliser(kind, hm, submitter=submitter, owner_districts=owner_districts, period=period)
         self.names = kind.contract_column_names
         self.columns = [(c, hm.positions.get(c.name)) for c in kind.columns]
@@ -98,13 +109,19 @@ class BatchNormaliser:
             fields, slow = [], set(range(n))
         if fields:
             warnings = self._row_rules(fields, slow, n)
-        nums = [prefix + str(x) for x in row_numbers] if prefix else list(map(str, row_numbers))
-        sheet_f = [copy_text(x) if x else "" for x in sheets] if any(sheets) else [""] * n
+        # A line's first field and its sheet are joined into one (the row number, a tab, the sheet), and the
+        # derived columns (NULL on a row the column pass decided) with the row's warnings: fewer to join.
+        if any(sheets):
+            heads = [f"{prefix}{x}\t{copy_text(sh) if sh else ''}" for x, sh in zip(row_numbers, sheets, strict=True)]
+        else:
+            heads = [f"{prefix}{x}\t" for x in row_numbers]
         if fields:
-            warns_f = [("{" + ",".join(w) + "}") if w else "{}" for w in warnings]
+            derived = NULL + "\t"
+            tail = derived * self.derived
+            none = tail + "{}"
+            tails = [(tail + "{" + ",".join(w) + "}") if w else none for w in warnings]
             res.warned = [(i, w) for i, w in enumerate(warnings) if w and i not in slow]
-            derived = [[NULL] * n] * self.derived  # the derived columns: NULL on a row the column pass decided
-            rows: list[tuple[str, ...] | None] = list(zip(nums, sheet_f, *fields, *derived, warns_f, strict=True))
+            rows: list[tuple[str, ...] | None] = list(zip(heads, *fields, tails, strict=True))
         else:
             rows = [None] * n
         for i in sorted(slow):
@@ -113,7 +130,7 @@ class BatchNormaliser:
                 res.quarantined.append((i, problems))
                 rows[i] = None
                 continue
-            rows[i] = (nums[i], sheet_f[i], *[copy_text(values[c]) for c in self.names], "{" + ",".join(warns) + "}")
+            rows[i] = (heads[i], *[copy_text(values[c]) for c in self.names], "{" + ",".join(warns) + "}")
             if warns:
                 res.warned.append((i, warns))
         if slow:
@@ -134,28 +151,29 @@ class BatchNormaliser:
         slow: set[int] = set()
         columns = []
         for col, pos in self.columns:
+            texts = False
             if pos is None:
                 cells: Sequence[Any] = (None,) * n
             elif pos < width:
                 cells = transposed[pos]
+                texts = self.text_cells
             else:
                 cells = [r[pos] if pos < len(r) else None for r in batch]
-            if not set(map(type, cells)) <= _TEXT_TYPES:  # a spreadsheet's typed cells: the row normaliser
+            if not texts and not set(map(type, cells)) <= _TEXT_TYPES:  # a spreadsheet's typed cells: row normaliser
                 slow.update(i for i, c in enumerate(cells) if c is not None and c.__class__ is not str)
-            columns.append((col, cells))
+            columns.append((col, cells, texts))
         if len(slow) == n:
             return [], slow  # every row has one (a workbook with numbers and dates): no column pass at all
-        for col, cells in columns:
-            f = self._column(col, cells)
+        for col, cells, texts in columns:
+            f = self._column(col, cells, texts)
             if SLOW in f:
                 slow.update(i for i, v in enumerate(f) if v is SLOW or v == SLOW)
             fields.append(f)
         return fields, slow
 
-    def _column(self, col, cells: Sequence[Any]) -> list[str]:
-        types = set(map(type, cells))
-        if types == {str}:
-            if all(map(str.isprintable, cells)) and (all(map(str.isascii, cells)) or all(map(_nfkc, cells))):
+    def _column(self, col, cells: Sequence[Any], texts_only: bool = False) -> list[str]:
+        if texts_only or set(map(type, cells)) == {str}:
+            if _plain(cells):
                 texts = list(map(str.strip, cells))  # what _text returns for such cells
             else:
                 texts = list(map(_text, cells))
@@ -232,12 +250,13 @@ def _convert(col, texts: list[str], memo: dict[str, str], zeros: str | None) -> 
         if zeros is None:  # no unit in the header (or the row's unit column): the row normaliser decides
             return [NULL if _is_null(x) else SLOW for x in texts]
         most = 18 - len(zeros)  # digits below 10^18 yuan, numeric(20,2)
+        tail = zeros + ".00"
         given = list(filter(None, texts))
-        if (all(map(str.isdigit, given)) and all(map(str.isascii, given))
-                and (not given or max(map(len, given)) <= most)):
+        digits = "".join(given)  # digits all, and ASCII, when each cell is (one C call, not one per cell)
+        if not given or (digits.isdigit() and digits.isascii() and max(map(len, given)) <= most):
             # plain digits or empty cells: the amount is the digits times the header's unit
-            return [(s + zeros + ".00" if (s := x.lstrip("0")) else "0.00") if x else NULL for x in texts]
-        return [((s + zeros + ".00" if s else "0.00") if len(s := x.lstrip("0")) <= most else SLOW)
+            return [(s + tail if (s := x.lstrip("0")) else "0.00") if x else NULL for x in texts]
+        return [((s + tail if s else "0.00") if len(s := x.lstrip("0")) <= most else SLOW)
                 if x.isdigit() and x.isascii() else (NULL if _is_null(x) else SLOW) for x in texts]
     if t in (NUMBER, INTEGER):
         year, places = col.name == "assessment_year", ("" if t == INTEGER else ".0000")  # numeric(20,4)
