@@ -154,3 +154,44 @@ def test_utf8_blocks_read_the_lines_readline_reads(monkeypatch):
         per_line = lines(lambda d=data: t._decoded_lines(
             t._capped_lines(io.BytesIO(d).readline, "f", f"{t.MAX_LINE_BYTES // 1024} KB"), "utf-8", "f"))
         assert lines(lambda d=data: t._lines(io.BytesIO(d), "utf-8", "f")) == per_line, data[:200]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_records_are_what_csv_reader_gives_with_its_line_numbers(delimiter):
+    """A line without a quote is split at the delimiter, others go to csv.reader: the same records, line numbers
+    and errors as csv.reader alone, on random lines with quotes, quoted line breaks, carriage returns, NULs,
+    empty lines, other line breaks and fields over the size limit."""
+    import csv
+    import random
+
+    from stic.intake.readers.text import Records
+
+    def read(make, lines):
+        out = []
+        try:
+            reader = make(iter(lines))
+            for cells in reader:
+                out.append((reader.line_num, cells))
+        except csv.Error as e:
+            out.append(("error", str(e), reader.line_num))
+        return out
+
+    limit = csv.field_size_limit()
+    rnd = random.Random(7)
+    pieces = ["a", "b", "张江", delimiter, ",", '"', '""', "\r", " ", "\x00", "\x0b", "\u2028", "1"]
+    ends = ["\n", "\r\n", "\r", ""]
+    try:
+        csv.field_size_limit(40)
+        for _ in range(3000):
+            lines = []
+            for _i in range(rnd.randint(0, 8)):
+                body = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
+                if rnd.random() < 0.05:
+                    body = "x" * rnd.randint(38, 45)
+                lines.append(body + rnd.choice(ends[:2]))
+            if lines and rnd.random() < 0.3:
+                lines[-1] = lines[-1].rstrip("\r\n") + rnd.choice(ends[2:])
+            expected = read(lambda it: csv.reader(it, delimiter=delimiter), lines)
+            assert read(lambda it: Records(it, delimiter), lines) == expected, lines
+    finally:
+        csv.field_size_limit(limit)

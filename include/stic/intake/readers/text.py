@@ -174,6 +174,51 @@ def _pick_delimiter(kind: Kind, sample: str) -> str:
     return best
 
 
+class Records:
+    """csv.reader's records of decoded lines, with the number of the last line each one read (`line_num`).
+
+    A line without the quote character is split at the delimiter directly: csv.reader gives the very same
+    cells for it (an unquoted field ends only at the delimiter or the line's end), ~5x faster (profiled: the
+    csv module was a fifth of a load's Python time). A line with a quote, a carriage return inside or a
+    field maybe over the field size limit goes to csv.reader, which may read the next lines for a quoted
+    field and raises its own errors. tests/include/test_readers.py compares both on random lines."""
+
+    def __init__(self, lines: Iterator[str], delimiter: str):
+        self._lines, self._delimiter = lines, delimiter
+        self._pending: list[str] = []
+        self._reader = csv.reader(self._feed(), delimiter=delimiter)
+        self._split = 0  # lines split here; the reader counts its own
+        self._limit = csv.field_size_limit()
+
+    def _feed(self) -> Iterator[str]:
+        while True:
+            if self._pending:
+                yield self._pending.pop()
+            else:
+                line = next(self._lines, None)
+                if line is None:
+                    return
+                yield line
+
+    @property
+    def line_num(self) -> int:
+        return self._split + self._reader.line_num
+
+    def __iter__(self) -> Iterator[list[str]]:
+        delimiter, limit, reader = self._delimiter, self._limit, self._reader
+        for line in self._lines:
+            if line.endswith("\n"):
+                body = line[:-2] if line.endswith("\r\n") else line[:-1]
+            else:
+                body = line[:-1] if line.endswith("\r") else line
+            if '"' in body or "\r" in body or len(body) > limit:
+                self._pending.append(line)
+                yield next(reader)
+                continue
+            self._split += 1
+            yield body.split(delimiter) if body else []
+
+
 def _open_csv(path: Path, kind: Kind, head: bytes, complete: bool) -> Table:
     encoding = detect_encoding(head, complete, path.name)
     csv.field_size_limit(MAX_FIELD_CHARS)
@@ -186,7 +231,7 @@ def _open_csv(path: Path, kind: Kind, head: bytes, complete: bool) -> Table:
     delimiter = _pick_delimiter(kind, sample)
     raw = path.open("rb")
     source = _utf16_lines(raw, path.name) if encoding == "utf-16" else _lines(raw, encoding, path.name)
-    reader = csv.reader(source, delimiter=delimiter)
+    reader = Records(source, delimiter)
 
     def numbered() -> Iterator[tuple[int, list[str]]]:
         try:
