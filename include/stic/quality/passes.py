@@ -46,7 +46,8 @@ def two_pass(gx, ctx, ds, suite, batch_definition, query: str, rows: int | None 
     register_column_listing()
     batch = batch_definition.get_batch()
     expectations = list(suite.expectations)
-    texts = text_columns(ds, query)
+    unique = any(e.expectation_type == "expect_column_values_to_be_unique" for e in expectations)
+    texts = text_columns(ds, query) if unique else frozenset()  # only uniqueness asks a column's type
     conditions = {id(e): gate_condition(e, query, f"g{i}", texts) for i, e in enumerate(expectations)}
     gated = [e for e in expectations if conditions[id(e)] is not None and e.expectation_type not in _ROW_COUNT]
     columns = [e.column for e in expectations if e.expectation_type in _NONNULL_PERCENT]
