@@ -11,6 +11,11 @@ wait for the sensors upstream of them (trigger rule `always`; the edges stay for
 own node, so all of them are in the triggerer from the start, and the triggers of one producer share one poll of
 what it has reported (`stic.ops.watcher_progress.Board`) instead of ~110 polls every few seconds.
 
+One sensor per node, not two (`fold_tests`): a model's sensor reports the model and then its tests' aggregate, as
+Cosmos' TestBehavior.BUILD task would (watcher mode has no BUILD rendering). Starting a trigger costs the
+triggerer a deserialization of the whole DAG, twice: ~110 sensors in a 119-task DAG took ~13 s of its CPU at the
+start of every run, beside the producer's `dbt build`; ~57 in a 65-task DAG take about a quarter of that.
+
 `airflow dags test` runs one task at a time in one process: a sensor started in a trigger would wait there for a
 producer that cannot start. So the mode is a setting, STIC_DBT_SENSORS: `triggerer` (the default: docker
 compose, the stack) or `reschedule` (what `stic.ops.airflow_env.env()` sets for `airflow dags test`).
@@ -62,7 +67,7 @@ def start_in_triggerer(group, root=None) -> int:
     n = 0
     prefix = f"{(root or group).group_id}."
     for task in group.children.values():
-        if hasattr(task, "children"):  # a model's group: its .run and .test tasks
+        if hasattr(task, "children"):  # a nested group (Cosmos' AFTER_EACH rendering: a model's .run and .test)
             n += start_in_triggerer(task, root or group)
             continue
         if not isinstance(task, BaseConsumerSensor) or not task.model_unique_id:
@@ -81,7 +86,8 @@ def start_in_triggerer(group, root=None) -> int:
         task.start_trigger_args = StartTriggerArgs(
             trigger_cls=f"{__name__}.WatcherStartTrigger",
             trigger_kwargs={"model_unique_id": task.model_unique_id, "producer_task_id": task.producer_task_id,
-                            "poke_interval": float(task.poke_interval), "is_test_sensor": task.is_test_sensor},
+                            "poke_interval": float(task.poke_interval), "is_test_sensor": task.is_test_sensor,
+                            "with_tests": bool(getattr(task, "stic_with_tests", False))},
             next_method="execute_complete",
             next_kwargs=None,
             timeout=TIMEOUT,
@@ -90,8 +96,78 @@ def start_in_triggerer(group, root=None) -> int:
     return n
 
 
+TESTS_EVENT_KEY = "stic_tests"  # in a trigger event: the outcome is the model's tests', not the model's
+
+
+def fold_tests(group) -> int:
+    """Make each model's (seed's, snapshot's) sensor report its dbt tests too, as Cosmos' TestBehavior.BUILD does
+    per model: the task fails when the node or any of its tests fails. The group is rendered with
+    TestBehavior.NONE (no `.test` task per model: half the sensors, each of which costs the triggerer a whole
+    DAG deserialization to start); Cosmos then leaves the tests out of the producer's `dbt build`
+    (`--resource-type` flags), which this puts back, so the build and what a failing test skips are unchanged.
+    Returns the number of sensors that now report tests."""
+    from cosmos.constants import PRODUCER_WATCHER_TASK_ID
+    from cosmos.operators._watcher.base import BaseConsumerSensor
+
+    producer = group.children[f"{group.group_id}.{PRODUCER_WATCHER_TASK_ID}"]
+    flags = list(producer.dbt_cmd_flags or [])
+    producer.dbt_cmd_flags = [f for i, f in enumerate(flags)
+                              if f != "--resource-type" and (i == 0 or flags[i - 1] != "--resource-type")]
+    tested = set(getattr(producer, "tests_per_model", None) or {})
+    n = 0
+    for task in group.children.values():
+        if isinstance(task, BaseConsumerSensor) and not task.is_test_sensor and task.model_unique_id in tested:
+            task.__class__ = _with_tests_class(type(task))
+            task.stic_with_tests = True
+            n += 1
+    return n
+
+
+_WITH_TESTS: dict[type, type] = {}
+
+
+def _with_tests_class(cls: type) -> type:
+    """`cls` (a Cosmos consumer sensor) reporting the node and then its tests' aggregate."""
+    if cls in _WITH_TESTS:
+        return _WITH_TESTS[cls]
+    from airflow.sdk.exceptions import AirflowException
+    from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
+    from cosmos.operators._watcher.state import get_xcom_val, is_dbt_node_status_failed
+    from cosmos.operators._watcher.state import is_dbt_node_status_success as succeeded
+
+    class WithTests(cls):
+        # A retry or a clear from the UI falls back to `dbt build --select <node>`: the node and its tests.
+        base_cmd = ["build"]
+
+        def _get_node_status(self, ti, context):
+            # `airflow dags test` (poke): the node's status, then, once it succeeded, its tests' aggregate (None,
+            # so another poke, until the producer has reported all of them).
+            status = super()._get_node_status(ti, context)
+            if not succeeded(status):
+                return status
+            tests = get_xcom_val(ti, self.producer_task_id, get_tests_status_xcom_key(self.model_unique_id))
+            if is_dbt_node_status_failed(tests):
+                self._tests_failed()
+            return tests
+
+        def execute_complete(self, context, event):
+            if event.get(TESTS_EVENT_KEY) and event.get("status") == "failed" and event.get("reason") == "node_failed":
+                self._tests_failed()
+            return super().execute_complete(context, event)
+
+        def _tests_failed(self):
+            raise AirflowException(
+                f"dbt tests of '{self.model_unique_id}' failed (the node itself was built). Review the producer task "
+                f"'{self.producer_task_id}' logs for the failing test and its rows.")
+
+    WithTests.__name__ = WithTests.__qualname__ = f"{cls.__name__}WithTests"
+    WithTests.__module__ = __name__
+    _WITH_TESTS[cls] = WithTests
+    return WithTests
+
+
 def _trigger_class():
-    from airflow.triggers.base import TaskSuccessEvent
+    from airflow.triggers.base import TaskSuccessEvent, TriggerEvent
     from cosmos.operators._watcher.triggerer import WatcherTrigger
 
     class WatcherStartTrigger(WatcherTrigger):
@@ -99,16 +175,18 @@ def _trigger_class():
 
         def __init__(self, model_unique_id: str, producer_task_id: str, poke_interval: float = 1.0,
                      is_test_sensor: bool = False, dag_id: str | None = None, run_id: str | None = None,
-                     map_index: int | None = None, **_):
+                     map_index: int | None = None, with_tests: bool = False, **_):
             super().__init__(model_unique_id=model_unique_id, producer_task_id=producer_task_id, dag_id=dag_id,
                              run_id=run_id, map_index=map_index, poke_interval=poke_interval,
                              is_test_sensor=is_test_sensor)
+            self.with_tests = with_tests
 
         def serialize(self):
             return (f"{__name__}.WatcherStartTrigger",
                     {"model_unique_id": self.model_unique_id, "producer_task_id": self.producer_task_id,
                      "poke_interval": self.poke_interval, "is_test_sensor": self.is_test_sensor,
-                     "dag_id": self.dag_id, "run_id": self.run_id, "map_index": self.map_index})
+                     "dag_id": self.dag_id, "run_id": self.run_id, "map_index": self.map_index,
+                     "with_tests": self.with_tests})
 
         async def _log_startup_events(self):
             # Cosmos logs dbt's versions from every sensor's trigger, polling until the producer has pushed them:
@@ -133,20 +211,31 @@ def _trigger_class():
             if ti is not None and not self.run_id:
                 self.dag_id, self.run_id = ti.dag_id, ti.run_id
                 self.map_index = ti.map_index
+            event = await self._outcome(tests=self.is_test_sensor)
+            if self.with_tests and not self.is_test_sensor and _status(event) == "success":
+                # A model's task that also reports its tests (fold_tests): the model is built, now its tests.
+                event = await self._outcome(tests=True)
+                if _status(event) != "success":
+                    event = TriggerEvent({**event.payload, TESTS_EVENT_KEY: True})
+            yield TaskSuccessEvent() if _status(event) == "success" else event
+
+        async def _outcome(self, tests: bool):
+            """Wait on the producer's board (one poll for all its sensors) until this node's status (or its tests'
+            aggregate) is pushed or the producer is over; then Cosmos' own check, which finds it at once."""
             from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
             from cosmos.operators._watcher.state import get_status_xcom_key
 
-            # Wait on the producer's board (one poll for all its sensors) until this node's status is pushed or
-            # the producer is over; then Cosmos' own check, which finds it at once.
-            key = (get_tests_status_xcom_key if self.is_test_sensor else get_status_xcom_key)(self.model_unique_id)
-            await self._board().wait_for(key)
-            async for event in super().run():
-                payload = event.payload if isinstance(event.payload, dict) else {}
-                if payload.get("status") == "success":
-                    yield TaskSuccessEvent()
-                else:
-                    yield event
-                return
+            self.is_test_sensor = tests
+            await self._board().wait_for((get_tests_status_xcom_key if tests else get_status_xcom_key)(
+                self.model_unique_id))
+            events = WatcherTrigger.run(self)
+            try:
+                return await events.__anext__()
+            finally:
+                await events.aclose()
+
+    def _status(event) -> str | None:
+        return event.payload.get("status") if isinstance(event.payload, dict) else None
 
     WatcherStartTrigger.__module__ = __name__
     WatcherStartTrigger.__qualname__ = "WatcherStartTrigger"

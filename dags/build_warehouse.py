@@ -6,8 +6,9 @@ marts through Cosmos (models and their tests, in dependency order, from the mani
 `stic setup` — no `dbt ls` at parse time), then prints the warehouse summary.
 
 The dbt stage runs in Cosmos' watcher mode: one task (`dbt.dbt_producer_watcher`) runs a single
-`dbt build`; for each model a `.run` task and a `.test` task report that model's and its tests' outcome
-from the producer, so the graph still shows what failed. The producer's log has dbt's own output.
+`dbt build`; for each model (seed, snapshot) one task reports that node's outcome and then its tests' from the
+producer, as Cosmos' TestBehavior.BUILD does per model, so the graph still shows what failed (a failing test
+fails its model's task, and dbt skips what depends on it). The producer's log has dbt's own output.
 Under a scheduler these sensors start, and on success end, in the triggerer without taking a worker, all
 from the start of the run (each waits for its own model's outcome, not for the sensors upstream of it), and
 they share one poll of what the producer has reported; under `airflow dags test` they reschedule
@@ -21,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from _stic_common import DBT_VARS, DEFAULT_ARGS, RAW_ASSETS, warehouse_profile_config
-from _stic_watcher import quiet_producer, sensor_args, start_in_triggerer
+from _stic_watcher import fold_tests, quiet_producer, sensor_args, start_in_triggerer
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ExecutionMode, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
@@ -63,10 +64,11 @@ def build_warehouse():
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.WATCHER,
                                          invocation_mode=InvocationMode.DBT_RUNNER,
                                          test_indirect_selection=TestIndirectSelection.CAUTIOUS),
-        # Watcher mode has no BUILD rendering (its DbtBuild operator raises); AFTER_EACH keeps the tests in the
-        # producer's build and adds a `.test` task per model. A test on several models counts in each model's
-        # `.test` task: detached, its task would wait for a result the producer never reports under its name.
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
+        # Watcher mode has no BUILD rendering (its DbtBuild operator raises), and AFTER_EACH adds a `.test` sensor
+        # per model: twice the sensors for the triggerer to start. NONE renders one task per node; fold_tests puts
+        # the tests back into the producer's build and makes each node's task report its tests too. A test on
+        # several models counts in each of them: detached, it would wait for a result never reported under its name.
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.NONE,
                                    should_detach_multiple_parents_tests=False),
         # The per-model tasks are sensors on the producer's XComs: under a scheduler they start and (on success)
         # end in the triggerer, without a worker; under `airflow dags test` they reschedule (_stic_watcher).
@@ -74,6 +76,7 @@ def build_warehouse():
         # The producer is never retried: a second attempt would skip, and each model would then run on its own.
         default_args={"retries": 0},
     )
+    fold_tests(dbt)
     start_in_triggerer(dbt)
     quiet_producer(dbt)
 

@@ -24,7 +24,13 @@ out = {{"sensors": len(sensors), "from_trigger": sum(bool(t.start_from_trigger) 
        "producer": type(dag.get_task("dbt.dbt_producer_watcher")).__name__,
        "rules": {{"inner": sorted({{getattr(t.trigger_rule, "value", t.trigger_rule) for t in sensors if any(u.startswith("dbt.") for u in t.upstream_task_ids)}}),
                   "roots": sorted({{getattr(t.trigger_rule, "value", t.trigger_rule) for t in sensors if not any(u.startswith("dbt.") for u in t.upstream_task_ids)}})}},
-       "hooks": sum(t._pre_execute_hook is not None or t._post_execute_hook is not None for t in sensors)}}
+       "hooks": sum(t._pre_execute_hook is not None or t._post_execute_hook is not None for t in sensors),
+       "tested": sorted(t.model_unique_id for t in sensors if getattr(t, "stic_with_tests", False)),
+       "tests_per_model": sorted(dag.get_task("dbt.dbt_producer_watcher").tests_per_model),
+       "with_tests_in_trigger": sorted(t.model_unique_id for t in sensors if t.start_trigger_args
+                                      and t.start_trigger_args.trigger_kwargs.get("with_tests")),
+       "test_tasks": [t.task_id for t in sensors if t.task_id.endswith(("test", ".test"))],
+       "producer_flags": list(dag.get_task("dbt.dbt_producer_watcher").dbt_cmd_flags or [])}}
 if out["classes"]:
     import importlib
     module, name = out["classes"][0].rsplit(".", 1)
@@ -44,8 +50,13 @@ def _result(proc):
 def test_sensors_start_in_the_triggerer_under_a_scheduler_only(airflow_home, mode):
     res = _result(run_python(SENSORS.format(folder=str(ROOT / "dags" / "build_warehouse.py")),
                              env_extra={"STIC_DBT_SENSORS": mode}))
-    assert res["sensors"] > 50, res  # a .run and a .test per model, seeds, snapshots
+    assert res["sensors"] > 25, res  # one per model, seed and snapshot
     assert res["producer"] == "SticProducerWatcherOperator", res
+    # no sensor of its own for a model's tests: the model's sensor reports them, and the producer's build runs
+    # them (Cosmos' TestBehavior.NONE would have left them out with --resource-type flags)
+    assert res["test_tasks"] == [] and "--resource-type" not in res["producer_flags"], res
+    assert res["tested"] == res["tests_per_model"] and len(res["tested"]) > 20, res
+    assert "model.stic_warehouse.fct_projects" in res["tested"], res
     if mode == "triggerer":
         assert res["from_trigger"] == res["sensors"] and res["deferrable"] == [True], res
         assert res["classes"] == ["_stic_watcher.WatcherStartTrigger"]
@@ -54,6 +65,7 @@ def test_sensors_start_in_the_triggerer_under_a_scheduler_only(airflow_home, mod
         # while the group's first sensors still wait for ensure_warehouse
         assert res["rules"] == {"inner": ["always"], "roots": ["all_success"]}, res
         assert res["hooks"] == 0, res
+        assert res["with_tests_in_trigger"] == res["tested"], res
     else:
         assert res["from_trigger"] == 0 and res["modes"] == ["reschedule"] and res["deferrable"] == [False], res
         assert res["rules"] == {"inner": ["all_success"], "roots": ["all_success"]}, res
@@ -93,3 +105,89 @@ def test_the_ingest_dag_runs_batches_and_announces_the_drop_once(airflow_home):
     assert res["announce_published"]["up"] == ["ingest_batch", "register_new_files"]
     assert res["announce_published"]["rule"] == "all_done" and res["announce_published"]["outlets"] == 1
     assert res["fail_run"]["up"] == ["ingest_batch"] and res["fail_run"]["rule"] == "one_failed"
+
+
+FOLDED = """
+import asyncio, json
+import _stic_watcher as w
+from airflow.triggers.base import TaskSuccessEvent
+from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
+from cosmos.operators._watcher.state import get_status_xcom_key
+from cosmos.operators.watcher import DbtRunWatcherOperator
+
+M = "model.stic_warehouse.fct_projects"
+STATUS, TESTS = get_status_xcom_key(M), get_tests_status_xcom_key(M)
+
+class Trigger(w.WatcherStartTrigger):
+    # the producer's XComs and state from a dict instead of the api-server: the sequencing is what is tested
+    xcoms, state = {}, "running"
+    async def get_xcom_val_af3(self, key):
+        return self.xcoms.get(key)
+    async def get_xcom_val(self, key):
+        return self.xcoms.get(key)
+    async def _get_producer_task_status(self):
+        return self.state
+
+async def outcome(xcoms, with_tests, state="running", later=None):
+    Trigger.xcoms, Trigger.state = dict(xcoms), state
+    t = Trigger(model_unique_id=M, producer_task_id="dbt.dbt_producer_watcher", poke_interval=0.02,
+                dag_id="d", run_id="r%d" % id(xcoms), map_index=-1, with_tests=with_tests)
+    run = asyncio.ensure_future(t.run().__anext__())
+    if later:
+        await asyncio.sleep(0.1)
+        assert not run.done()
+        Trigger.xcoms.update(later)
+    ev = await asyncio.wait_for(run, 5)
+    return "task_success" if isinstance(ev, TaskSuccessEvent) else ev.payload
+
+from stic.ops.watcher_progress import REPORTED_KEY
+def pushed(**kv):
+    return {**kv, REPORTED_KEY: sorted(kv)}
+
+out = {}
+out["built_tests_pass"] = asyncio.run(outcome(pushed(**{STATUS: {"status": "success"}}), True,
+                                              later=pushed(**{STATUS: {"status": "success"}, TESTS: "pass"})))
+out["built_tests_fail"] = asyncio.run(outcome(pushed(**{STATUS: {"status": "success"}, TESTS: "fail"}), True))
+out["model_fails"] = asyncio.run(outcome(pushed(**{STATUS: {"status": "failed"}}), True))
+out["no_tests_asked"] = asyncio.run(outcome(pushed(**{STATUS: {"status": "success"}}), False))
+out["producer_fails_before_tests"] = asyncio.run(outcome(pushed(**{STATUS: {"status": "success"}}), True, state="failed"))
+
+# the operator: a tests failure names the tests; a model failure keeps Cosmos' message
+class TI:
+    def __init__(self, xcoms): self.xcoms, self.try_number, self.dag_id = xcoms, 1, "d"
+    def xcom_pull(self, task_ids=None, key=None, **_): return self.xcoms.get(key)
+op = DbtRunWatcherOperator(task_id="fct_projects_run", project_dir="/tmp", extra_context={"dbt_node_config": {"unique_id": M}})
+op.__class__ = w._with_tests_class(type(op))
+def error(call):
+    try:
+        call()
+    except Exception as e:
+        return str(e)
+out["complete_tests_failed"] = error(lambda: op.execute_complete({"ti": TI({})}, out["built_tests_fail"]))
+out["complete_model_failed"] = error(lambda: op.execute_complete({"ti": TI({})}, out["model_fails"]))
+out["poke_tests_pending"] = op._get_node_status(TI({STATUS: {"status": "success"}}), {})
+out["poke_tests_pass"] = op._get_node_status(TI({STATUS: {"status": "success"}, TESTS: "pass"}), {})
+out["poke_tests_fail"] = error(lambda: op._get_node_status(TI({STATUS: {"status": "success"}, TESTS: "fail"}), {}))
+out["poke_model_fail"] = op._get_node_status(TI({STATUS: {"status": "error"}, TESTS: "fail"}), {})
+out["class"] = type(op).__name__
+out["fallback"] = op.base_cmd
+print("RESULT" + json.dumps(out))
+"""
+
+
+def test_a_models_task_reports_the_model_then_its_tests(airflow_home):
+    """fold_tests: one task per model reports the model's outcome and then its tests' aggregate, in the triggerer
+    (WatcherStartTrigger, the producer's XComs served from a dict) and when poked under `airflow dags test`."""
+    res = _result(run_python(FOLDED))
+    assert res["built_tests_pass"] == "task_success"  # and it waited for the tests (asserted in the script)
+    assert res["built_tests_fail"]["status"] == "failed" and res["built_tests_fail"]["reason"] == "node_failed"
+    assert res["built_tests_fail"]["stic_tests"] is True
+    assert res["model_fails"] == {"status": "failed", "reason": "node_failed"}
+    assert res["no_tests_asked"] == "task_success"
+    assert res["producer_fails_before_tests"]["reason"] == "producer_failed"
+    assert res["complete_tests_failed"].startswith("dbt tests of 'model.stic_warehouse.fct_projects' failed")
+    assert "dbt model 'model.stic_warehouse.fct_projects' failed" in res["complete_model_failed"]
+    assert res["poke_tests_pending"] is None and res["poke_tests_pass"] == "pass"
+    assert res["poke_tests_fail"].startswith("dbt tests of 'model.stic_warehouse.fct_projects' failed")
+    assert res["poke_model_fail"] == "error"
+    assert res["class"] == "DbtRunWatcherOperatorWithTests" and res["fallback"] == ["build"]

@@ -45,6 +45,34 @@ def test_district_files_flow_through_the_dags_into_the_marts(airflow_home, clean
     c.execute("update marts.fct_projects set district_code = 'ZZ' where project_code = 'P-OK-1'")
     with pytest.raises(SystemExit, match="DAG build_warehouse failed"):
         cli.run_dags(settings().warehouse_url)
+    # ... and it is the model's own task that fails (its tests are reported by it: no `.test` task per model)
+    states = _last_build_task_states()
+    assert states["dbt.fct_projects_run"] == "failed", states
+    assert states["dbt.stg_raw__projects_run"] == "success", states
+    assert not any(t.endswith("test") for t in states), states
+
+
+TASK_STATES = """
+import json
+from airflow.models.dagrun import DagRun
+from airflow.models.taskinstance import TaskInstance
+from airflow.utils.session import create_session
+with create_session() as s:
+    run = s.query(DagRun).filter(DagRun.dag_id == "build_warehouse").order_by(DagRun.id.desc()).first()
+    rows = s.query(TaskInstance.task_id, TaskInstance.state).filter(
+        TaskInstance.dag_id == "build_warehouse", TaskInstance.run_id == run.run_id).all()
+print("RESULT" + json.dumps({t: str(getattr(st, "value", st)) for t, st in rows}))
+"""
+
+
+def _last_build_task_states() -> dict:
+    import json
+
+    from tests.dags.conftest import run_python
+
+    proc = run_python(TASK_STATES)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT"))[len("RESULT"):])
 
 
 PRODUCER_XCOMS = """

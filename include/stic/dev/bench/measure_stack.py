@@ -2,8 +2,9 @@
 LocalExecutor: scheduler, dag-processor, triggerer and api-server as processes, `STIC_BENCH_PARALLELISM` task
 slots, default 4), not `airflow dags test`.
 
-5: the span of build_warehouse's `dbt.*` task group (first dbt task's start to the last one's end, from the
-   metadata database) against one plain `dbt build` of the same models, same threads, same data.
+5: build_warehouse's `dbt.*` task group, from the end of its upstream task to its last task's end (from the
+   metadata database), in the second run of a started stack (the first, cold, is in the details), against one
+   plain `dbt build` of the same models, same threads, same data.
 7: a day's drop, the demo sample (`stic generate`), from the first ingest_district_submissions run queued once
    the files are in the landing area (unpausing the DAG starts its cron run, and the bench triggers one) to
    the end of `secure_marts` in a build_warehouse run queued after the last batch (the marts published), against
@@ -66,48 +67,63 @@ def _span(tis: list[dict]) -> float:
 
 
 def dbt_stage_scheduled(url: str, data: Path, timeout: float = 1800) -> dict:
-    """build_warehouse triggered on the stack; the dbt group's span. The stack is stopped once the group is over."""
+    """build_warehouse triggered twice on the stack; the dbt group of the second run, once the stack is warm. The
+    stack is stopped once the second group is over.
+
+    A production stack runs for weeks; its first DAG run after a start pays one-time costs that no later run does:
+    the api-server and the triggerer each build the execution API's versioned routes on their first request (Cadwyn,
+    ~4 s of CPU each here), SQLAlchemy fills its statement caches. The first run is measured too (`cold` in the
+    result). The group's time runs from the end of its upstream task (`ensure_warehouse`), when it may start, to the
+    end of its last task: the inner sensors start with the run (trigger rule `always`), before that, only to wait."""
     from stic.dev.stack import running
 
     stack = _stack(data / "stack-fig5")
-    run_id = f"bench_fig5_{stack.suffix}"
+    runs = []
     with environ({"WAREHOUSE_URL": url}), running(stack, keep=_keep()):
         stack.airflow(["dags", "unpause", BUILD_DAG])
-        t0 = time.monotonic()
-        stack.airflow(["dags", "trigger", BUILD_DAG, "--run-id", run_id])
+        for label in ("cold", "warm"):
+            run_id = f"bench_fig5_{label}_{stack.suffix}"
+            t0 = time.monotonic()
+            stack.airflow(["dags", "trigger", BUILD_DAG, "--run-id", run_id])
 
-        def dbt_over() -> bool:
-            tis = _tis(stack, BUILD_DAG, run_id)
-            dbt = [t for t in tis if t["task_id"].startswith("dbt.")]
-            failed = [t for t in tis if t["state"] in ("failed", "upstream_failed")]
-            if failed:
-                raise RuntimeError(f"build_warehouse task(s) failed: {sorted(t['task_id'] for t in failed)[:10]}; "
-                                   f"logs in {stack.logs}")
-            return bool(dbt) and all(t["state"] in _DONE for t in dbt)
+            def over(run_id=run_id, whole=label == "cold") -> bool:
+                tis = _tis(stack, BUILD_DAG, run_id)
+                failed = [t for t in tis if t["state"] in ("failed", "upstream_failed")]
+                if failed:
+                    raise RuntimeError(f"build_warehouse task(s) failed: {sorted(t['task_id'] for t in failed)[:10]}; "
+                                       f"logs in {stack.logs}")
+                # the warm-up run is over as a whole (max_active_runs=1: the next run would wait for it anyway)
+                watched = tis if whole else [t for t in tis if t["task_id"].startswith("dbt.")]
+                return bool(watched) and all(t["state"] in _DONE for t in watched)
 
-        _wait(stack, "the dbt task group", dbt_over, timeout)
-        wall = time.monotonic() - t0
-        tis = _tis(stack, BUILD_DAG, run_id)
-        dbt = [t for t in tis if t["task_id"].startswith("dbt.")]
-        ensure = next(t for t in tis if t["task_id"] == "ensure_warehouse")
-        ran = [t for t in dbt if t["start_date"] and t["end_date"]]
-        span = _span(ran)
-        first = min(t["start_date"] for t in ran)
-        producer = next((t for t in ran if t["task_id"].endswith(".dbt_producer_watcher")), None)
-        # Where the span goes: waiting for the producer to start, its `dbt build`, the sensors finishing after it.
-        parts = {} if producer is None else {
-            "producer_start_s": round((producer["start_date"] - first).total_seconds(), 2),
-            "producer_s": round((producer["end_date"] - producer["start_date"]).total_seconds(), 2),
-            "after_producer_s": round((max(t["end_date"] for t in ran) - producer["end_date"]).total_seconds(), 2)}
-        timeline = sorted(({"task": t["task_id"], "queued": _rel(t.get("queued_dttm"), first),
-                            "start": _rel(t["start_date"], first), "end": _rel(t["end_date"], first)} for t in ran),
-                          key=lambda t: t["end"])
-        (data / "fig5-timeline.json").write_text(json.dumps(timeline, indent=1), encoding="utf-8")
-        return {"dbt_group_s": span, "dbt_tasks": len(dbt), **parts,
-                "from_ensure_warehouse_end_s": round((max(t["end_date"] for t in ran)
-                                                      - ensure["end_date"]).total_seconds(), 2),
-                "trigger_to_group_end_wall_s": round(wall, 1), "executor": "LocalExecutor",
-                "parallelism": stack.concurrency, "states": _count(t["state"] for t in dbt)}
+            _wait(stack, f"the {label} run's dbt task group", over, timeout)
+            runs.append(_group_times(_tis(stack, BUILD_DAG, run_id), time.monotonic() - t0))
+        cold, warm = runs
+        (data / "fig5-timeline.json").write_text(json.dumps(warm.pop("timeline"), indent=1), encoding="utf-8")
+        cold.pop("timeline")
+        return {**warm, "cold": cold, "executor": "LocalExecutor", "parallelism": stack.concurrency}
+
+
+def _group_times(tis: list[dict], wall: float) -> dict:
+    """Where a run's dbt group spends its time: from its upstream's end, the producer's start and `dbt build`, the
+    sensors finishing after it; the raw span of its tasks; the per-task timeline."""
+    dbt = [t for t in tis if t["task_id"].startswith("dbt.")]
+    ensure = next(t for t in tis if t["task_id"] == "ensure_warehouse")
+    ran = [t for t in dbt if t["start_date"] and t["end_date"]]
+    first, last = min(t["start_date"] for t in ran), max(t["end_date"] for t in ran)
+    producer = next((t for t in ran if t["task_id"].endswith(".dbt_producer_watcher")), None)
+    parts = {} if producer is None else {
+        "producer_start_s": round((producer["start_date"] - ensure["end_date"]).total_seconds(), 2),
+        "producer_s": round((producer["end_date"] - producer["start_date"]).total_seconds(), 2),
+        "after_producer_s": round((last - producer["end_date"]).total_seconds(), 2)}
+    timeline = sorted(({"task": t["task_id"], "queued": _rel(t.get("queued_dttm"), first),
+                        "start": _rel(t["start_date"], first), "end": _rel(t["end_date"], first)} for t in ran),
+                      key=lambda t: t["end"])
+    return {"group_s": (last - ensure["end_date"]).total_seconds(), "dbt_tasks": len(dbt), **parts,
+            "span_of_dbt_tasks_s": round(_span(ran), 2),
+            "ensure_warehouse_s": round((ensure["end_date"] - ensure["start_date"]).total_seconds(), 2),
+            "trigger_to_group_end_wall_s": round(wall, 1), "states": _count(t["state"] for t in dbt),
+            "timeline": timeline}
 
 
 def _rel(when, first) -> float | None:
