@@ -51,6 +51,17 @@ def test_rejected_file_exits_1_with_reason(capsys):
                           "missing: district, start_date")
 
 
+def test_a_rejected_file_does_not_call_an_amount_column_amount_free(capsys, tmp_path):
+    """Rejected for a missing column before the amount check ran: its unread 万元 column is 'not read', not
+    'ignored (no amounts in them)'."""
+    path = tmp_path / "pd.csv"
+    path.write_text("项目编号,项目名称,所属区,财政资助（万元）,立项日期\nP-1,甲,浦东新区,120.5,2025-03-01\n", encoding="utf-8")
+    code, out = check(capsys, path)
+    assert code == 1 and out.startswith("REJECTED pd.csv: required column(s) missing")
+    assert "  columns not read (nothing was loaded): 财政资助(万元)" in out
+    assert "no amounts in them" not in out
+
+
 def test_json_output(capsys):
     code, out = check(capsys, FIXTURES / "files" / "projects_utf8.csv", "--json")
     assert code == 0

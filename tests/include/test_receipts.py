@@ -133,6 +133,17 @@ def test_missing_columns_is_a_file_rule(clean_warehouse, fixture_file):
     assert "missing" in data["failed_rules"][0]["message"]
 
 
+def test_a_rejected_files_unread_columns_are_not_said_to_hold_no_amounts(clean_warehouse, tmp_path):
+    path = tmp_path / "pd.csv"
+    path.write_text("项目编号,项目名称,所属区,财政资助（万元）,立项日期\nP-1,甲,浦东新区,120.5,2025-03-01\n", encoding="utf-8")
+    out = pipeline.ingest_file(path, submitter="PD", kind="projects", period="2018")
+    assert out.status == "rejected"
+    data = receipts.receipt_data(clean_warehouse, out.submission_id)
+    html = receipts.render_html(data)
+    assert "财政资助(万元)" in html and "Columns not read (the file was not loaded)" in html
+    assert "they hold no amounts" not in html
+
+
 def test_quarantined_rows_receipt_shows_the_reasons_in_chinese_first(clean_warehouse, fixture_file):
     out = ingest(fixture_file, "projects_bad_rows.csv", submitter="YP")
     json_path, html_path = receipts.write_receipt(clean_warehouse, out.submission_id)

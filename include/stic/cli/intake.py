@@ -74,19 +74,24 @@ def cmd_check(args) -> int:
             print(f"  row {w['row']}: warning: {_zh(w['rule'])} · {w['message']} [{w['rule']}]")
         for n in outcome.notes:
             print(f"  note: {n}")
-        for line in _intake_lines(outcome.header_mapping, outcome.ignored_columns, outcome.skipped_rows):
+        for line in _intake_lines(outcome.header_mapping, outcome.ignored_columns, outcome.skipped_rows,
+                                  rejected=bool(outcome.rejected)):
             print(line)
     return 1 if outcome.rejected else 0
 
 
-def _intake_lines(mapping: list[dict], ignored: list[str], skipped: list[dict], skipped_total: int | None = None) -> list[str]:
+def _intake_lines(mapping: list[dict], ignored: list[str], skipped: list[dict], skipped_total: int | None = None,
+                  rejected: bool = False) -> list[str]:
     """How the file was read, column by column: 市财政拨款（万元） → funding_municipal_yuan ×10,000."""
     from stic.reports.receipts import mapping_line
 
     lines = ["  columns read:"] if mapping else []
     lines += [f"    {mapping_line(m)}" for m in mapping]
     if ignored:
-        lines.append(f"  columns ignored (no amounts in them): {', '.join(ignored)}")
+        # A file rejected before its columns were checked for amounts (a required column missing) may hold
+        # amounts in a column it did not read: say only that it was not read.
+        what = "columns not read (nothing was loaded)" if rejected else "columns ignored (no amounts in them)"
+        lines.append(f"  {what}: {', '.join(ignored)}")
     for x in skipped:
         where = f"row {x.get('row')}" + (f" (sheet {x['sheet']})" if x.get("sheet") else "")
         lines.append(f"  skipped {where}: {x.get('reason')}" + (f": {x['text']}" if x.get("text") else ""))
