@@ -14,7 +14,8 @@ what it has reported (`stic.ops.watcher_progress.Board`) instead of ~110 polls e
 One sensor per node, not two (`fold_tests`): a model's sensor reports the model and then its tests' aggregate, as
 Cosmos' TestBehavior.BUILD task would (watcher mode has no BUILD rendering). Starting a trigger costs the
 triggerer a deserialization of the whole DAG, twice: ~110 sensors in a 119-task DAG took ~13 s of its CPU at the
-start of every run, beside the producer's `dbt build`; ~57 in a 65-task DAG take about a quarter of that.
+start of every run, beside the producer's `dbt build`; with ~57 in a 65-task DAG, py-spy finds ~0.5 s of it left
+(docs/benchmarks.md, "Fifth round").
 
 `airflow dags test` runs one task at a time in one process: a sensor started in a trigger would wait there for a
 producer that cannot start. So the mode is a setting, STIC_DBT_SENSORS: `triggerer` (the default: docker
