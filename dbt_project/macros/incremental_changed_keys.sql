@@ -62,3 +62,32 @@
     ) -%}
     {{ return(few.rows[0][0]) }}
 {%- endmacro %}
+
+
+{#- For a history kept by its own model (slowly changing dimension type 2 over a fact, e.g.
+    fct_projects_history over fct_projects): the keys whose canonical record may have changed since
+    {{ this }} was last built. A fact's record changes only when a submission reporting the key changes status:
+    its new record is then a fact row of a newly published submission, or the key's current version names a
+    submission no longer published (superseded, withdrawn: the key moved to another report, or left the fact).
+    "Since the last build" as in incremental_changed_keys: every status change after the latest publication
+    the history holds (the fact, built first in the same run, held the ledger's publication lock). -#}
+{% macro scd2_changed_keys(fact_name, key) -%}
+    {#- = any(array(...)): a few submissions, read through the submission_id indexes (a semi-join is planned
+        for a whole table, and the plan's cost alone made PostgreSQL JIT-compile it: seconds). -#}
+    with changed_submissions as materialized (
+        select submissions.submission_id
+        from {{ ref('stg_audit__submissions') }} as submissions
+        where submissions.status_changed_at > (
+            select coalesce(max(built.published_at), '-infinity'::timestamptz) from {{ this }} as built
+        )
+    )
+    select facts.{{ key }}
+    from {{ ref(fact_name) }} as facts
+    where facts.submission_id = any(array(select changed_submissions.submission_id from changed_submissions))
+    union
+    select built.{{ key }}
+    from {{ this }} as built
+    where
+        built.is_current
+        and built.submission_id = any(array(select changed_submissions.submission_id from changed_submissions))
+{%- endmacro %}

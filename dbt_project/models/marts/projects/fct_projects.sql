@@ -9,7 +9,7 @@
         unique_key='project_code',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['submission_id']}],
+        indexes=[{'columns': ['submission_id']}, {'columns': ['project_code']}],
         pre_hook="{{ lock_ledger_publications() }}",
         post_hook=["{{ delete_unpublished_rows() }}", "analyze {{ this }}"]
     )

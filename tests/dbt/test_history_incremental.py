@@ -1,0 +1,137 @@
+"""The project history is kept by its own incremental model (fct_projects_history), not by a dbt snapshot:
+a build reads only the codes that can have changed, and must still record every change a snapshot would.
+
+One scenario for the module, four builds of the history and what it reads:
+A. PD's 2018 file (P-OK-1..3);
+B. PD's 2018 correction: P-OK-1 changed, P-OK-2 re-reported as it was, P-OK-3 dropped (closed);
+C. PD's 2019 file: P-OK-2 changed, P-OK-3 reported again (a closed code comes back): P-OK-1 untouched;
+D. PD's 2019 correction drops P-OK-2: its 2019 row is superseded and the code falls back to the 2018
+   correction, a submission published before the history's watermark (found through the current version's
+   submission, not through a new publication); P-OK-3 re-reported unchanged.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from stic import pipeline
+from stic.warehouse import dbt_runner as dbt
+from tests.conftest import FIXTURES, reset_warehouse
+
+pytestmark = pytest.mark.slow
+
+SELECT = ["build", "--select", "+fct_projects_history", "--indirect-selection", "cautious"]
+HEADER = (FIXTURES / "pipeline" / "projects_ok.csv").read_text(encoding="utf-8").splitlines()[0]
+P2_2019 = ("P-OK-2,Brain atlas,national_key,national_key_rd,brain_science,Institute of Neuroscience,"
+           "research_institute,XH,2018-05-10,2021-05-09,underway,8000000,2100000,500000,,PD")
+P3 = ("P-OK-3,Chip packaging,municipal,municipal_major_st,integrated_circuits,SMIC,enterprise,PD,2018-07-01,"
+      "2019-06-30,completed,,1500000,300000,4000000,")
+
+
+def _versions(conn, code: str) -> list[tuple]:
+    return conn.execute(
+        "select version_number, submission_id, is_current, valid_to is null, funding_municipal_yuan "
+        "from marts.fct_projects_history where project_code = %s order by version_number", (code,)).fetchall()
+
+
+def _rows(conn) -> dict[str, list]:
+    """Every history row with its physical identity (xmin, ctid): a rewritten row gets new ones."""
+    return {r[0]: r[1:] for r in conn.execute(
+        "select project_version_id, xmin::text, ctid::text, project_code from marts.fct_projects_history")}
+
+
+@pytest.fixture(scope="module")
+def story(warehouse_url, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("history-incremental")
+    with psycopg.connect(warehouse_url, autocommit=True) as c:
+        reset_warehouse(c)
+
+    def ingest(path, period):
+        out = pipeline.ingest_file(path, submitter="PD", kind="projects", period=period)
+        assert out.status == "published", out
+        return out.submission_id
+
+    def file(name, *rows):
+        p = tmp / name
+        p.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+        return p
+
+    s = {"url": warehouse_url}
+    with psycopg.connect(warehouse_url, autocommit=True) as c:
+        s["s1"] = ingest(FIXTURES / "pipeline" / "projects_ok.csv", "2018")
+        dbt.run(SELECT, quiet=True)
+        s["s2"] = ingest(FIXTURES / "pipeline" / "projects_correction.csv", "2018")
+        dbt.run(SELECT, quiet=True)
+        s["before_c"] = _rows(c)
+        s["s3"] = ingest(file("pd_2019.csv", P2_2019, P3), "2019")
+        dbt.run(SELECT, quiet=True)
+        s["after_c"] = _rows(c)
+        s["s4"] = ingest(file("pd_2019_v2.csv", P3), "2019")
+        dbt.run(SELECT, quiet=True)
+        s["after_d"] = _rows(c)
+    return s
+
+
+@pytest.fixture()
+def wh(story):
+    with psycopg.connect(story["url"], autocommit=True) as conn:
+        yield conn
+
+
+def test_a_build_rewrites_only_the_versions_of_codes_that_changed(story):
+    before, after = story["before_c"], story["after_c"]
+    untouched = {vid: row for vid, row in before.items() if row[2] == "P-OK-1"}
+    assert len(untouched) == 2  # P-OK-1: its 2018 version and its correction
+    assert {vid: after[vid] for vid in untouched} == untouched  # same xmin and ctid: not deleted, not rewritten
+    # the codes build C changed did get rewritten (their current version closed) or new rows
+    touched = {vid for vid, row in after.items() if row[2] in ("P-OK-2", "P-OK-3")}
+    assert any(vid not in before or before[vid] != after[vid] for vid in touched)
+
+
+def test_a_code_reported_again_after_it_was_closed_goes_on_from_its_last_version(story, wh):
+    s = story
+    assert _versions(wh, "P-OK-3") == [
+        (1, s["s1"], False, False, Decimal("1500000.00")),  # closed by the 2018 correction that dropped it
+        (2, s["s3"], False, False, Decimal("1500000.00")),  # reported again in 2019
+        (3, s["s4"], True, True, Decimal("1500000.00")),    # the 2019 correction: same values, new submission
+    ]
+
+
+def test_a_code_whose_report_is_superseded_falls_back_to_an_older_publication(story, wh):
+    s = story
+    assert _versions(wh, "P-OK-2") == [
+        (1, s["s1"], False, False, Decimal("2000000.00")),
+        (2, s["s2"], False, False, Decimal("2000000.00")),
+        (3, s["s3"], False, False, Decimal("2100000.00")),
+        (4, s["s2"], True, True, Decimal("2000000.00")),  # the 2018 correction again: published before build C
+    ]
+
+
+def test_the_current_versions_are_the_facts_rows_and_versions_follow_each_other(wh):
+    assert wh.execute(
+        "select project_code, submission_id, funding_total_yuan from marts.fct_projects_history "
+        "where is_current order by 1").fetchall() == wh.execute(
+        "select project_code, submission_id, funding_total_yuan from marts.fct_projects order by 1").fetchall()
+    # each version ends where the next begins, but for a code that was out of the fact for a while (P-OK-3,
+    # closed by build B, back in build C); none overlaps the next, and only a code's last version may be open
+    ends = wh.execute("""
+        select project_code, version_number, valid_to = next_from from (
+            select project_code, version_number, valid_to,
+                   lead(valid_from) over (partition by project_code order by version_number) as next_from
+            from marts.fct_projects_history) v
+        where next_from is not null and (valid_to is null or valid_to != next_from)
+        order by 1, 2""").fetchall()
+    assert ends == [("P-OK-3", 1, False)]
+    assert wh.execute("select count(*) from marts.fct_projects_history h where valid_to > ("
+                      "select min(n.valid_from) from marts.fct_projects_history n where n.project_code = h.project_code"
+                      " and n.version_number > h.version_number)").fetchone() == (0,)
+
+
+def test_a_full_refresh_keeps_the_history(story, wh):
+    count = wh.execute("select count(*) from marts.fct_projects_history").fetchone()[0]
+    assert count == len(story["after_d"]) == 9  # P-OK-1: 2 versions, P-OK-2: 4, P-OK-3: 3
+    dbt.run(["run", "--select", "fct_projects_history", "--full-refresh"], quiet=True)
+    assert _rows(wh) == story["after_d"]
