@@ -1,5 +1,6 @@
 """The project history is kept by its own incremental model (fct_projects_history), not by a dbt snapshot:
 a build reads only the codes that can have changed, and must still record every change a snapshot would.
+The lineage table (rpt_row_lineage), incremental too, must equal its full rebuild after the same builds.
 
 One scenario for the module, four builds of the history and what it reads:
 A. PD's 2018 file (P-OK-1..3);
@@ -23,7 +24,15 @@ from tests.conftest import FIXTURES, reset_warehouse
 
 pytestmark = pytest.mark.slow
 
-SELECT = ["build", "--select", "+fct_projects_history", "--indirect-selection", "cautious"]
+SELECT = ["build", "--select", "+fct_projects_history", "+rpt_row_lineage", "--indirect-selection", "cautious"]
+LINEAGE = "select * from marts.rpt_row_lineage order by lineage_row_id"
+# lineage rows whose is_in_mart disagrees with fct_projects, or whose submission status is not the ledger's
+LINEAGE_WRONG = """
+    select l.business_key, l.submission_id from marts.rpt_row_lineage l
+    join audit.submissions s using (submission_id)
+    where l.submission_kind = 'projects' and (l.submission_status is distinct from s.status or l.is_in_mart !=
+        exists (select from marts.fct_projects f where f.project_code = l.business_key
+                and f.submission_id = l.submission_id))"""
 HEADER = (FIXTURES / "pipeline" / "projects_ok.csv").read_text(encoding="utf-8").splitlines()[0]
 P2_2019 = ("P-OK-2,Brain atlas,national_key,national_key_rd,brain_science,Institute of Neuroscience,"
            "research_institute,XH,2018-05-10,2021-05-09,underway,8000000,2100000,500000,,PD")
@@ -69,9 +78,12 @@ def story(warehouse_url, tmp_path_factory):
         s["s3"] = ingest(file("pd_2019.csv", P2_2019, P3), "2019")
         dbt.run(SELECT, quiet=True)
         s["after_c"] = _rows(c)
+        s["lineage_wrong"] = {"C": c.execute(LINEAGE_WRONG).fetchall()}
         s["s4"] = ingest(file("pd_2019_v2.csv", P3), "2019")
         dbt.run(SELECT, quiet=True)
         s["after_d"] = _rows(c)
+        s["lineage"] = c.execute(LINEAGE).fetchall()
+        s["lineage_wrong"]["D"] = c.execute(LINEAGE_WRONG).fetchall()
     return s
 
 
@@ -135,3 +147,16 @@ def test_a_full_refresh_keeps_the_history(story, wh):
     assert count == len(story["after_d"]) == 9  # P-OK-1: 2 versions, P-OK-2: 4, P-OK-3: 3
     dbt.run(["run", "--select", "fct_projects_history", "--full-refresh"], quiet=True)
     assert _rows(wh) == story["after_d"]
+
+
+def test_the_incremental_lineage_equals_its_full_rebuild(story, wh):
+    s = story
+    in_mart = {(r[2], r[3]): r[15] for r in s["lineage"]}  # (business_key, submission_id) -> is_in_mart
+    # P-OK-2's row of the 2018 correction (s2): shown in builds B, not C (2019 won), again in D, though s2
+    # itself did not change in D: the build re-read it because its key did
+    assert in_mart[("P-OK-2", s["s2"])] and not in_mart[("P-OK-2", s["s3"])]
+    assert in_mart[("P-OK-3", s["s4"])] and not in_mart[("P-OK-3", s["s1"])]
+    # after each incremental build, every row says what the mart and the ledger say now
+    assert s["lineage_wrong"] == {"C": [], "D": []}
+    dbt.run(["run", "--select", "rpt_row_lineage", "--full-refresh"], quiet=True)
+    assert wh.execute(LINEAGE).fetchall() == s["lineage"]

@@ -42,6 +42,7 @@ def rows(conn, query: str) -> list[tuple]:
 IP_MART = "select * from marts.fct_ip_transactions order by transaction_code"
 PROJECT_MART = "select * from marts.fct_projects order by project_code"
 FUNDING_MART = "select * from marts.fct_project_funding order by project_funding_id"
+LINEAGE = "select * from marts.rpt_row_lineage order by lineage_row_id"
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +90,10 @@ def built(warehouse_url, tmp_path_factory):
         incremental_ip = rows(conn, IP_MART)
         incremental_projects = rows(conn, PROJECT_MART)
         incremental_funding = rows(conn, FUNDING_MART)
+        incremental_lineage = rows(conn, LINEAGE)
     return {"ids": ids, "first_ip": first_ip, "incremental_ip": incremental_ip,
-            "incremental_projects": incremental_projects, "incremental_funding": incremental_funding}
+            "incremental_projects": incremental_projects, "incremental_funding": incremental_funding,
+            "incremental_lineage": incremental_lineage}
 
 
 @pytest.fixture()
@@ -159,6 +162,9 @@ def test_full_refresh_gives_the_same_rows_as_incremental(built, wh):
     assert [r[0] for r in built["incremental_projects"]] == ["P-1"]
     assert rows(wh, PROJECT_MART) == built["incremental_projects"]
     assert rows(wh, FUNDING_MART) == built["incremental_funding"]
+    # The lineage of every raw row: the superseded submissions' rows no longer in a mart, the rejected file's none.
+    assert len(built["incremental_lineage"]) == 9
+    assert rows(wh, LINEAGE) == built["incremental_lineage"]
 
 
 @pytest.mark.slow
