@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_submissions(sub)  # stic submissions [--status …] [--json]
     reports.add_summary(sub)  # stic summary [--json]
     warehouse.add_build(sub)  # stic build [--full-refresh]
+    warehouse.add_verify(sub)  # stic verify
     warehouse.add_setup(sub)  # stic setup
     warehouse.add_run(sub)  # stic run
     dev.add_demo(sub)  # stic demo [--scale F] [--seed N]

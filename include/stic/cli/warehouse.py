@@ -75,6 +75,14 @@ def cmd_build(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from stic.ops.maintenance import test_whole_warehouse
+
+    out = test_whole_warehouse()
+    print(f"dbt tests: {out['tests']} passed ({out['nightly_tests']} of them nightly-only), {out['seconds']}s")
+    return 0
+
+
 def cmd_setup(args) -> int:
     from stic.ops import airflow_env
     from stic.warehouse import dbt_runner as dbt
@@ -163,6 +171,15 @@ def add_build(sub) -> None:
     b = sub.add_parser("build", help="dbt build of staging and marts (outside Airflow)")
     b.add_argument("--full-refresh", action="store_true")
     b.set_defaults(func=cmd_build)
+
+
+def add_verify(sub) -> None:
+    sub.add_parser(
+        "verify",
+        help="every dbt test on the warehouse, the nightly whole-table ones too (what the verify_warehouse DAG runs)",
+        description="Runs `dbt test` with the tests that builds leave out (tag nightly: the ranking views' "
+                    "tests, which read every row a kind ever had). Exit 1 naming each failing test.",
+    ).set_defaults(func=cmd_verify)
 
 
 def add_setup(sub) -> None:

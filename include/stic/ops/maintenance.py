@@ -46,6 +46,28 @@ def verify_archive(url: str | None = None) -> dict:
     return {"checked": checked, "stale_temp_files_removed": len(stale)}
 
 
+NIGHTLY_VARS = "{stic_nightly_tests: true}"
+
+
+def test_whole_warehouse(url: str | None = None) -> dict:
+    """Every dbt test on the warehouse, the nightly ones too (tag `nightly`: the tests of the ranking views,
+    which read every row a kind ever had; dbt_project.yml leaves them out of the builds).
+
+    Runs in a target folder of its own: the nightly var makes dbt parse the project again, and the builds'
+    partial-parse state and run results stay as they are. Raises DbtFailed naming every failing test.
+    """
+    from stic.warehouse import dbt_runner as dbt
+
+    target = settings().data_dir / "dbt-nightly"
+    t0 = time.monotonic()
+    res = dbt.run(["test", "--vars", NIGHTLY_VARS, "--target-path", str(target)], url=url, quiet=True)
+    results = list(getattr(res, "results", []) or [])
+    nightly = sum(1 for r in results if "nightly" in (getattr(r.node, "tags", None) or []))
+    out = {"tests": len(results), "nightly_tests": nightly, "seconds": round(time.monotonic() - t0, 1)}
+    log.info("whole-warehouse dbt tests passed: %s", out)
+    return out
+
+
 def prune_logs(log_dir: Path, older_than_days: float | None = None) -> dict:
     """Delete Airflow task-log files older than the retention (STIC_LOG_RETENTION_DAYS, default 30)."""
     days = older_than_days if older_than_days is not None else float(os.environ.get("STIC_LOG_RETENTION_DAYS", "30"))
