@@ -4,7 +4,11 @@
     them by lineage_row_id. The pre-hook first removes the changed submissions' rows (a reload's earlier load
     leaves with them). The scan follows the new submissions, not the warehouse (the table was rebuilt from
     every raw row: 9-14 s of a build at 1M project rows). Incremental and full refresh agree
-    (tests/dbt/test_warehouse.py). -#}
+    (tests/dbt/test_warehouse.py, tests/dbt/test_history_incremental.py).
+
+    The planner cannot know how many keys changed (= any(array(...)) counts as ten): with 10,000 it chose
+    nested loops that ran each side once per row of the other (minutes); the model's joins are all equi-joins
+    of sets of the change's size, so nested loops are off, and so is JIT (its cost estimate is of no use). -#}
 -- depends_on: {{ ref('stg_audit__submissions') }}
 {{
     config(
@@ -16,6 +20,7 @@
         pre_hook=[
             "{{ lock_ledger_publications() }}",
             "set local jit = off",
+            "set local enable_nestloop = off",
             "{{ delete_lineage_of_changed_submissions() }}",
         ],
         post_hook=[
