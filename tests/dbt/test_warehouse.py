@@ -206,3 +206,16 @@ def test_the_ranking_views_tests_run_nightly_not_in_every_build(built, wh, capsy
     assert cli.main(["verify"]) == 0
     out = capsys.readouterr().out
     assert "passed" in out and "nightly-only" in out and " 0 of them" not in out, out
+
+
+@pytest.mark.slow
+def test_a_mart_whose_key_is_not_its_primary_key_fails_its_test(built, wh):
+    # The database keeps a contract's primary key unique and not null, so the tests read the catalogue, not
+    # the rows (macros/test_enforced_primary_key.sql): a table without the constraint is what they catch.
+    pk = wh.execute("select conname from pg_constraint where conrelid = 'marts.dim_programme'::regclass "
+                    "and contype = 'p'").fetchone()[0]
+    wh.execute(f'alter table marts.dim_programme drop constraint "{pk}"')
+    with pytest.raises(dbt.DbtFailed, match="enforced_primary_key_dim_programme_programme_code: fail"):
+        dbt.run(["test", "--select", "dim_programme"], quiet=True)
+    dbt.run(["run", "--select", "dim_programme"], quiet=True)  # the contract makes the table with its key again
+    dbt.run(["test", "--select", "dim_programme"], quiet=True)
