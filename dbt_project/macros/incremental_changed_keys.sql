@@ -45,8 +45,9 @@
     published_at watermark (a table of an earlier version of the project, without it, is rebuilt once),
     and the changes are few. Per key, ranking costs ~35 us against ~10 us per row of a full ranking, so a
     change of more than a tenth of the table (a big backfill, a first load) ranks everything instead,
-    keeping only the changed keys. -#}
-{% macro reads_changes_only(kind) -%}
+    keeping only the changed keys. Without a kind: the changes of every kind (rpt_row_lineage). The var
+    stic_few_changes (default 10,000 rows) lets a test take the other path with few rows. -#}
+{% macro reads_changes_only(kind=none) -%}
     {%- if not is_incremental() -%}
         {{ return(false) }}
     {%- endif -%}
@@ -54,11 +55,13 @@
     {%- if 'published_at' not in columns -%}
         {{ return(false) }}
     {%- endif -%}
+    {%- set of_kind = "submissions.submission_kind = '" ~ kind ~ "' and " if kind else "" -%}
     {%- set few = run_query(
         "select (select coalesce(sum(submissions.rows_loaded), 0) from " ~ ref('stg_audit__submissions')
-        ~ " as submissions where submissions.submission_kind = '" ~ kind ~ "' and submissions.status_changed_at > "
+        ~ " as submissions where " ~ of_kind ~ "submissions.status_changed_at > "
         ~ "(select coalesce(max(built.published_at), '-infinity'::timestamptz) from " ~ this ~ " as built))"
-        ~ " <= (select greatest(10000, 0.1 * reltuples) from pg_class where oid = '" ~ this ~ "'::regclass)"
+        ~ " <= (select greatest(" ~ var('stic_few_changes', 10000) ~ ", 0.1 * reltuples) from pg_class"
+        ~ " where oid = '" ~ this ~ "'::regclass)"
     ) -%}
     {{ return(few.rows[0][0]) }}
 {%- endmacro %}

@@ -30,6 +30,9 @@
     )
 }}
 
+{#- a big change (a first load, a backfill): every row, as a full build would read them -#}
+{%- set few = reads_changes_only() %}
+
 with
 
 submissions as (
@@ -41,7 +44,7 @@ submissions as (
 projects as (
 
     select * from {{ ref('stg_raw__projects') }}
-    {% if is_incremental() %}
+    {% if few %}
         where {{ lineage_scope('projects', 'project_code') }}
     {% endif %}
 
@@ -50,7 +53,7 @@ projects as (
 facilities as (
 
     select * from {{ ref('stg_raw__facilities') }}
-    {% if is_incremental() %}
+    {% if few %}
         where {{ lineage_scope('facilities', 'facility_code') }}
     {% endif %}
 
@@ -59,7 +62,7 @@ facilities as (
 platform_assessments as (
 
     select * from {{ ref('stg_raw__platform_assessments') }}
-    {% if is_incremental() %}
+    {% if few %}
         where {{ lineage_scope('platform_assessments', 'platform_code') }}
     {% endif %}
 
@@ -68,7 +71,7 @@ platform_assessments as (
 ip_transactions as (
 
     select * from {{ ref('stg_raw__ip_transactions') }}
-    {% if is_incremental() %}
+    {% if few %}
         where {{ lineage_scope('ip_transactions', 'transaction_code') }}
     {% endif %}
 
@@ -77,7 +80,7 @@ ip_transactions as (
 fct_projects as (
 
     select * from {{ ref('fct_projects') }}
-    {% if is_incremental() %}
+    {% if few %}
         where {{ lineage_scope('projects', 'project_code') }}
     {% endif %}
 
@@ -86,7 +89,7 @@ fct_projects as (
 dim_facility as (
 
     select * from {{ ref('dim_facility') }}
-    {% if is_incremental() %}
+    {% if few %}
         where {{ lineage_scope('facilities', 'facility_code') }}
     {% endif %}
 
@@ -95,7 +98,7 @@ dim_facility as (
 fct_platform_assessments as (
 
     select * from {{ ref('fct_platform_assessments') }}
-    {% if is_incremental() %}
+    {% if few %}
         where {{ lineage_scope('platform_assessments', 'platform_code') }}
     {% endif %}
 
@@ -104,7 +107,7 @@ fct_platform_assessments as (
 fct_ip_transactions as (
 
     select * from {{ ref('fct_ip_transactions') }}
-    {% if is_incremental() %}
+    {% if few %}
         where {{ lineage_scope('ip_transactions', 'transaction_code') }}
     {% endif %}
 

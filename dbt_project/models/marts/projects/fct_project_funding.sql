@@ -1,5 +1,5 @@
 {#- Incremental like fct_projects: a run unpivots only the project codes whose record may have changed
-    since the last build; delete+insert replaces every source row of those codes. -#}
+    since the last build; delete+insert replaces every source row of those codes (JIT off, as in fct_projects). -#}
 -- depends_on: {{ ref('stg_raw__projects') }}, {{ ref('stg_audit__submissions') }}
 {{
     config(
@@ -8,7 +8,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['project_code']}, {'columns': ['submission_id']}],
-        pre_hook="{{ lock_ledger_publications() }}",
+        pre_hook=["{{ lock_ledger_publications() }}", "set local jit = off"],
         post_hook=["{{ delete_unpublished_rows() }}", "analyze {{ this }}"]
     )
 }}

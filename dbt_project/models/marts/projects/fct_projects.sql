@@ -1,7 +1,8 @@
 {#- Incremental: a run ranks only the project codes of submissions whose status changed since the last
     build (macro incremental_changed_keys) and replaces those codes (delete+insert); the post-hook drops
     rows whose submission is no longer published. Incremental and full refresh agree
-    (tests/assert_fct_projects_matches_published.sql). -#}
+    (tests/assert_fct_projects_matches_published.sql). JIT off: the planner costs the per-key ranking as if
+    every row were ranked, and compiling that plan took 2.5 s of a 2.5 s statement at 1M rows (0.26 s without). -#}
 -- depends_on: {{ ref('stg_raw__projects') }}, {{ ref('stg_audit__submissions') }}
 {{
     config(
@@ -10,7 +11,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['submission_id']}, {'columns': ['project_code']}],
-        pre_hook="{{ lock_ledger_publications() }}",
+        pre_hook=["{{ lock_ledger_publications() }}", "set local jit = off"],
         post_hook=["{{ delete_unpublished_rows() }}", "analyze {{ this }}"]
     )
 }}

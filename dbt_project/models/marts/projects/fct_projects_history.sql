@@ -36,9 +36,12 @@
     'lead_institution_name', 'lead_institution_type',
 ] %}
 
+{#- a big change (a first load, a backfill): every code is compared, as dbt's snapshot did -#}
+{%- set few = reads_changes_only('projects') %}
+
 with
 
-{% if is_incremental() %}
+{% if few %}
 
     changed_keys as materialized (
 
@@ -69,6 +72,31 @@ with
             max(history.version_number) as version_number
         from {{ this }} as history
         where history.project_code = any(array(select changed_keys.project_code from changed_keys))
+        group by history.project_code
+
+    ),
+
+{% elif is_incremental() %}
+
+    facts as (
+
+        select * from {{ ref('fct_projects') }}
+
+    ),
+
+    current_versions as (
+
+        select * from {{ this }}
+        where is_current
+
+    ),
+
+    last_versions as (
+
+        select
+            history.project_code,
+            max(history.version_number) as version_number
+        from {{ this }} as history
         group by history.project_code
 
     ),
