@@ -10,9 +10,11 @@ submissions as (
 
 ),
 
+-- only the rows with a value outside a code list (few): the CTE is read twice, so PostgreSQL materialises it
 projects as (
 
     select * from {{ ref('stg_raw__projects') }}
+    where field_submitted is not null or lead_institution_type_submitted is not null
 
 ),
 
@@ -25,6 +27,7 @@ facilities as (
 ip_transactions as (
 
     select * from {{ ref('stg_raw__ip_transactions') }}
+    where field_submitted is not null or seller_type_submitted is not null
 
 ),
 
