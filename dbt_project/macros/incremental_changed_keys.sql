@@ -10,16 +10,21 @@
 {% macro incremental_changed_keys(kind, key) -%}
     select distinct reported.{{ key }}
     from {{ ref('stg_raw__' ~ kind) }} as reported
-    where reported.submission_id in (
-        select submissions.submission_id
-        from {{ ref('stg_audit__submissions') }} as submissions
-        where
-            submissions.submission_kind = '{{ kind }}'
-            and submissions.status_changed_at > (
-                select coalesce(max(built.published_at), '-infinity'::timestamptz)
-                from {{ this }} as built
-            )
-    )
+    where reported.submission_id in ({{ changed_submissions(kind) }})
+{%- endmacro %}
+
+{#- The submissions (of one kind, or of every kind) whose status changed since {{ this }} was last built:
+    every status change after the latest publication the table holds (incremental_changed_keys says why that
+    is exact). Every incremental model of the project reads its changes through this. -#}
+{% macro changed_submissions(kind=none) -%}
+    select submissions.submission_id
+    from {{ ref('stg_audit__submissions') }} as submissions
+    where
+        {% if kind %}submissions.submission_kind = '{{ kind }}' and {% endif -%}
+        submissions.status_changed_at > (
+            select coalesce(max(built.published_at), '-infinity'::timestamptz)
+            from {{ this }} as built
+        )
 {%- endmacro %}
 
 {#- Rows whose submission is no longer published (superseded by a correction that dropped the key, or
@@ -77,20 +82,14 @@
 {% macro scd2_changed_keys(fact_name, key) -%}
     {#- = any(array(...)): a few submissions, read through the submission_id indexes (a semi-join is planned
         for a whole table, and the plan's cost alone made PostgreSQL JIT-compile it: seconds). -#}
-    with changed_submissions as materialized (
-        select submissions.submission_id
-        from {{ ref('stg_audit__submissions') }} as submissions
-        where submissions.status_changed_at > (
-            select coalesce(max(built.published_at), '-infinity'::timestamptz) from {{ this }} as built
-        )
-    )
+    with changed as materialized ({{ changed_submissions() }})
     select facts.{{ key }}
     from {{ ref(fact_name) }} as facts
-    where facts.submission_id = any(array(select changed_submissions.submission_id from changed_submissions))
+    where facts.submission_id = any(array(select changed.submission_id from changed))
     union
     select built.{{ key }}
     from {{ this }} as built
     where
         built.is_current
-        and built.submission_id = any(array(select changed_submissions.submission_id from changed_submissions))
+        and built.submission_id = any(array(select changed.submission_id from changed))
 {%- endmacro %}

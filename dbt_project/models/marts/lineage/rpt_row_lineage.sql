@@ -1,5 +1,5 @@
 {#- Incremental: a build re-reads the raw rows of the submissions whose status changed since the last build
-    (macro lineage_changed_submissions; a reload or a validation changes it too) and the rows of every other
+    (macro changed_submissions; a reload or a validation changes it too) and the rows of every other
     submission that report one of their business keys (is_in_mart may have moved between them), and replaces
     them by lineage_row_id. The pre-hook first removes the changed submissions' rows (a reload's earlier load
     leaves with them). The scan follows the new submissions, not the warehouse (the table was rebuilt from
