@@ -8,9 +8,12 @@
     because the model holds the ledger's publication lock (pre-hook lock_ledger_publications): every
     publication it cannot see commits after it, with a timestamp taken after the lock (stic.ledger.set_status). -#}
 {% macro incremental_changed_keys(kind, key) -%}
+    {#- = any(array(...)): the few changed submissions' rows through the index on submission_id (a semi-join
+        was planned as a scan of every raw row: 0.47 s of 0.02 s at 1M rows). A caller filtering a mart on
+        the keys does the same: key = any(array(incremental_changed_keys(...))). -#}
     select distinct reported.{{ key }}
     from {{ ref('stg_raw__' ~ kind) }} as reported
-    where reported.submission_id in ({{ changed_submissions(kind) }})
+    where reported.submission_id = any(array({{ changed_submissions(kind) }}))
 {%- endmacro %}
 
 {#- The submissions (of one kind, or of every kind) whose status changed since {{ this }} was last built:

@@ -40,8 +40,9 @@ def rows(conn, query: str) -> list[tuple]:
 
 
 IP_MART = "select * from marts.fct_ip_transactions order by transaction_code"
-PROJECT_MART = "select * from marts.fct_projects order by project_code"
-FUNDING_MART = "select * from marts.fct_project_funding order by project_funding_id"
+# Every column but built_at (when the build that wrote the row started: a full refresh rewrites every row).
+PROJECT_MART = "select project_code, to_jsonb(m) - 'built_at' from marts.fct_projects as m order by project_code"
+FUNDING_MART = "select to_jsonb(m) - 'built_at' from marts.fct_project_funding as m order by project_funding_id"
 LINEAGE = "select * from marts.rpt_row_lineage order by lineage_row_id"
 
 
@@ -219,3 +220,57 @@ def test_a_mart_whose_key_is_not_its_primary_key_fails_its_test(built, wh):
         dbt.run(["test", "--select", "dim_programme"], quiet=True)
     dbt.run(["run", "--select", "dim_programme"], quiet=True)  # the contract makes the table with its key again
     dbt.run(["test", "--select", "dim_programme"], quiet=True)
+
+
+@pytest.mark.slow
+def test_a_history_without_its_unique_index_fails_its_test_and_the_next_build_adds_it(built, wh):
+    # fct_projects_history is unique over (project_code, version_number) through a unique index PostgreSQL
+    # checks on every write (config indexes; macros/test_enforced_unique.sql reads the catalogue, not the rows).
+    index = wh.execute(
+        "select indexrelid::regclass::text from pg_index where indrelid = 'marts.fct_projects_history'::regclass "
+        "and indisunique and indkey::text = (select string_agg(attnum::text, ' ' order by n) from "
+        "unnest(array['project_code', 'version_number']) with ordinality as c (name, n) join pg_attribute a "
+        "on a.attrelid = 'marts.fct_projects_history'::regclass and a.attname = c.name)").fetchone()[0]
+    wh.execute(f"drop index {index}")
+    # an index on the same columns twice (earlier versions' hooks made one beside dbt's) is upkeep for nothing
+    wh.execute("create index history_code_again on marts.fct_projects_history (project_code)")
+    wh.execute("create index history_code_once_more on marts.fct_projects_history (project_code)")
+    with pytest.raises(dbt.DbtFailed, match="enforced_unique_fct_projects_history_project_code__version_number"):
+        dbt.run(["test", "--select", "fct_projects_history"], quiet=True)
+    # An incremental build does not recreate the table; its post-hook (ensure_indexes) adds what is missing and
+    # drops the second and third index on project_code.
+    dbt.run(["run", "--select", "fct_projects_history"], quiet=True)
+    dbt.run(["test", "--select", "fct_projects_history"], quiet=True)
+    on_code = wh.execute(
+        "select count(*) from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0] "
+        "where i.indrelid = 'marts.fct_projects_history'::regclass and i.indnatts = 1 and a.attname = 'project_code'"
+    ).fetchone()[0]
+    assert on_code == 1
+
+
+@pytest.mark.slow
+def test_a_builds_tests_read_the_rows_it_wrote_and_the_nightly_run_reads_every_row(built, wh, capsys):
+    from stic import cli
+
+    # Two builds' rows: P-1's (the latest build wrote it) and an older row, made here by moving its built_at back.
+    latest = wh.execute("select max(built_at) from marts.fct_projects").fetchone()[0]
+    wh.execute("create temp table old_row as select * from marts.fct_projects where project_code = 'P-1'")
+    wh.execute("update old_row set project_code = 'P-OLD', built_at = built_at - interval '1 day'")
+    wh.execute("insert into marts.fct_projects select * from old_row")
+    try:
+        # A row an earlier build wrote, made wrong since (a level no longer listed): the build's tests, which
+        # read the latest build's rows, pass; the nightly run reads every row and fails naming the test.
+        wh.execute("update marts.fct_projects set project_level = 'provincial' where project_code = 'P-OLD'")
+        dbt.run(["test", "--select", "fct_projects"], quiet=True)
+        capsys.readouterr()
+        assert cli.main(["verify"]) == 1
+        err = capsys.readouterr().err
+        assert "accepted_values_fct_projects_project_level" in err and ": fail" in err, err[-2000:]
+        # The same defect in a row of the latest build fails the build's own tests.
+        wh.execute("update marts.fct_projects set project_level = 'provincial' where built_at = %s", (latest,))
+        with pytest.raises(dbt.DbtFailed, match="accepted_values_fct_projects_project_level"):
+            dbt.run(["test", "--select", "fct_projects"], quiet=True)
+    finally:
+        wh.execute("delete from marts.fct_projects where project_code = 'P-OLD'")
+        wh.execute("update marts.fct_projects set project_level = 'national_major' where project_code = 'P-1'")
+    dbt.run(["test", "--select", "fct_projects"], quiet=True)

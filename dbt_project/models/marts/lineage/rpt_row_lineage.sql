@@ -23,10 +23,7 @@
             "set local enable_nestloop = off",
             "{{ delete_lineage_of_changed_submissions() }}",
         ],
-        post_hook=[
-            "create index if not exists rpt_row_lineage_submission_idx on {{ this }} (submission_id)",
-            "create index if not exists rpt_row_lineage_published_idx on {{ this }} (published_at)",
-        ]
+        post_hook="{{ ensure_indexes() }}"
     )
 }}
 

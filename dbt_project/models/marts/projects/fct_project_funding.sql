@@ -7,9 +7,10 @@
         unique_key='project_code',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['project_code']}, {'columns': ['submission_id']}],
+        indexes=[{'columns': ['project_code']}, {'columns': ['submission_id']}, {'columns': ['published_at']},
+                 {'columns': ['built_at']}],
         pre_hook=["{{ lock_ledger_publications() }}", "set local jit = off"],
-        post_hook=["{{ delete_unpublished_rows() }}", "analyze {{ this }}"]
+        post_hook=["{{ delete_unpublished_rows() }}", "{{ ensure_indexes() }}", "{{ analyze_if_grown() }}"]
     )
 }}
 
@@ -19,7 +20,7 @@ projects as (
 
     select * from {{ ref('fct_projects') }}
     {% if reads_changes_only('projects') %}
-        where project_code in ({{ incremental_changed_keys('projects', 'project_code') }})
+        where project_code = any(array({{ incremental_changed_keys('projects', 'project_code') }}))
     {% endif %}
 
 ),
@@ -74,7 +75,8 @@ final as (
         amount_yuan::numeric(20, 2) as amount_yuan,
 
         ---------- timestamps
-        published_at::timestamptz as published_at
+        published_at::timestamptz as published_at,
+        '{{ run_started_at }}'::timestamptz as built_at
 
     from unpivoted
 

@@ -10,9 +10,10 @@
         unique_key='project_code',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['submission_id']}, {'columns': ['project_code']}],
+        indexes=[{'columns': ['submission_id']}, {'columns': ['project_code']}, {'columns': ['published_at']},
+                 {'columns': ['built_at']}],
         pre_hook=["{{ lock_ledger_publications() }}", "set local jit = off"],
-        post_hook=["{{ delete_unpublished_rows() }}", "analyze {{ this }}"]
+        post_hook=["{{ delete_unpublished_rows() }}", "{{ ensure_indexes() }}", "{{ analyze_if_grown() }}"]
     )
 }}
 
@@ -74,7 +75,8 @@ final as (
         )::numeric(20, 2) as funding_total_yuan,
 
         ---------- timestamps
-        published_at::timestamptz as published_at
+        published_at::timestamptz as published_at,
+        '{{ run_started_at }}'::timestamptz as built_at
 
     from projects
 

@@ -21,11 +21,12 @@
         incremental_strategy='delete+insert',
         full_refresh=false,
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['project_code']}, {'columns': ['submission_id']}],
+        indexes=[{'columns': ['project_code']}, {'columns': ['submission_id']}, {'columns': ['published_at']},
+                 {'columns': ['built_at']},
+                 {'columns': ['project_code', 'version_number'], 'unique': true},
+                 {'columns': ['project_code', 'valid_from'], 'unique': true}],
         pre_hook="set local jit = off",
-        post_hook=[
-            "create index if not exists fct_projects_history_code_idx on {{ this }} (project_code)",
-        ]
+        post_hook="{{ ensure_indexes() }}"
     )
 }}
 
@@ -282,7 +283,8 @@ final as (
         ---------- validity
         valid_from::timestamp as valid_from,
         valid_to::timestamp as valid_to,
-        is_current::boolean as is_current
+        is_current::boolean as is_current,
+        '{{ run_started_at }}'::timestamptz as built_at
 
     from versions
 
