@@ -53,3 +53,17 @@
         {{ 'analyze ' ~ this if stale else 'select 1 as statistics_in_place' }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- built_at: when the build that wrote a row took the ledger's publication lock (pre-hook stamp_built_at, after
+    lock_ledger_publications), one value for every row of one build. The tests of a build read the rows of the
+    latest (macros/test_scope.sql); the incremental reports read the fact rows built after the ones they have
+    read (macros/report_watermarks.sql). Taken under the lock, not at dbt's start: builds of a fact follow
+    each other, so a row committed after a report read the table has a later built_at than every row it read
+    (dbt's run_started_at of a run that started first but took the lock second would not). -#}
+{% macro stamp_built_at() -%}
+    select set_config('stic.built_at', clock_timestamp()::text, true)
+{%- endmacro %}
+
+{% macro built_at() -%}
+    current_setting('stic.built_at')::timestamptz
+{%- endmacro %}

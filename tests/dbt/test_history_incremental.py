@@ -1,6 +1,7 @@
 """The project history is kept by its own incremental model (fct_projects_history), not by a dbt snapshot:
 a build reads only the codes that can have changed, and must still record every change a snapshot would.
-The lineage table (rpt_row_lineage), incremental too, must equal its full rebuild after the same builds.
+The lineage table (rpt_row_lineage) and the reports kept incrementally over the facts' new rows
+(rpt_period_consistency, rpt_control_total_rows) must equal their full rebuild after the same builds.
 
 One scenario for the module, four builds of the history and what it reads:
 A. PD's 2018 file (P-OK-1..3);
@@ -24,7 +25,10 @@ from tests.conftest import FIXTURES, reset_warehouse
 
 pytestmark = pytest.mark.slow
 
-SELECT = ["build", "--select", "+fct_projects_history", "+rpt_row_lineage", "--indirect-selection", "cautious"]
+SELECT = ["build", "--select", "+fct_projects_history", "+rpt_row_lineage", "+rpt_period_consistency",
+          "+rpt_control_total_rows", "--indirect-selection", "cautious"]
+FINDINGS = "select * from marts.rpt_period_consistency order by period_finding_id"
+CONTROL_ROWS = "select * from marts.rpt_control_total_rows order by control_total_row_id"
 LINEAGE = "select * from marts.rpt_row_lineage order by lineage_row_id"
 # lineage rows whose is_in_mart disagrees with fct_projects, or whose submission status is not the ledger's
 LINEAGE_WRONG = """
@@ -75,8 +79,10 @@ def story(request, warehouse_url, tmp_path_factory):
     with psycopg.connect(warehouse_url, autocommit=True) as c:
         s["s1"] = ingest(FIXTURES / "pipeline" / "projects_ok.csv", "2018")
         dbt.run(select, quiet=True)
+        s["findings_a"] = c.execute(FINDINGS).fetchall()
         s["s2"] = ingest(FIXTURES / "pipeline" / "projects_correction.csv", "2018")
         dbt.run(select, quiet=True)
+        s["findings_b"] = c.execute(FINDINGS).fetchall()
         s["before_c"] = _rows(c)
         s["s3"] = ingest(file("pd_2019.csv", P2_2019, P3), "2019")
         dbt.run(select, quiet=True)
@@ -87,6 +93,8 @@ def story(request, warehouse_url, tmp_path_factory):
         s["after_d"] = _rows(c)
         s["lineage"] = c.execute(LINEAGE).fetchall()
         s["lineage_wrong"]["D"] = c.execute(LINEAGE_WRONG).fetchall()
+        s["findings"] = c.execute(FINDINGS).fetchall()
+        s["control_rows"] = c.execute(CONTROL_ROWS).fetchall()
     return s
 
 
@@ -163,3 +171,28 @@ def test_the_incremental_lineage_equals_its_full_rebuild(story, wh):
     assert s["lineage_wrong"] == {"C": [], "D": []}
     dbt.run(["run", "--select", "rpt_row_lineage", "--full-refresh"], quiet=True)
     assert wh.execute(LINEAGE).fetchall() == s["lineage"]
+
+
+def test_the_incremental_reports_equal_their_full_rebuild(story, wh):
+    s = story
+    # P-OK-3, completed in 2018 with an end in 2019: a finding of build A; the correction of build B drops
+    # P-OK-3 (its submission is superseded), and the finding leaves with it, though no new row names the code
+    finding = ("projects|P-OK-3|completed_end_after_period", "projects", "P-OK-3", "PD", s["s1"])
+    assert [r[:5] for r in s["findings_a"]] == [finding]
+    assert s["findings_b"] == []
+    assert s["control_rows"], "the scenario counts some project in a control figure"
+    dbt.run(["run", "--select", "rpt_period_consistency", "rpt_control_total_rows", "--full-refresh"], quiet=True)
+    assert wh.execute(FINDINGS).fetchall() == s["findings"]
+    assert wh.execute(CONTROL_ROWS).fetchall() == s["control_rows"]
+
+
+def test_a_report_reads_everything_again_when_what_it_is_made_of_changes(story, wh):
+    # A later floor makes P-OK-2 (started 2018-05-10, built two builds ago) start "before" it: a build that
+    # read only the new fact rows would miss it; the floor is part of the report's fingerprint.
+    later_floor = ["--vars", "{period_start_floor: '2018-06-01'}"]
+    dbt.run(["run", "--select", "rpt_period_consistency", *later_floor], quiet=True)
+    flagged = {r[0] for r in wh.execute("select business_key from marts.rpt_period_consistency "
+                                        "where finding_code = 'start_before_floor'")}
+    assert "P-OK-2" in flagged
+    dbt.run(["run", "--select", "rpt_period_consistency"], quiet=True)  # the floor as it was: those findings go
+    assert wh.execute(FINDINGS).fetchall() == story["findings"]

@@ -9,7 +9,7 @@
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['project_code']}, {'columns': ['submission_id']}, {'columns': ['published_at']},
                  {'columns': ['built_at']}],
-        pre_hook=["{{ lock_ledger_publications() }}", "set local jit = off"],
+        pre_hook=["{{ lock_ledger_publications() }}", "{{ stamp_built_at() }}", "set local jit = off"],
         post_hook=["{{ delete_unpublished_rows() }}", "{{ ensure_indexes() }}", "{{ analyze_if_grown() }}"]
     )
 }}
@@ -76,7 +76,7 @@ final as (
 
         ---------- timestamps
         published_at::timestamptz as published_at,
-        '{{ run_started_at }}'::timestamptz as built_at
+        {{ built_at() }} as built_at
 
     from unpivoted
 

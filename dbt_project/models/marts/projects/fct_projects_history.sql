@@ -25,7 +25,7 @@
                  {'columns': ['built_at']},
                  {'columns': ['project_code', 'version_number'], 'unique': true},
                  {'columns': ['project_code', 'valid_from'], 'unique': true}],
-        pre_hook="set local jit = off",
+        pre_hook=["{{ stamp_built_at() }}", "set local jit = off"],
         post_hook="{{ ensure_indexes() }}"
     )
 }}
@@ -284,7 +284,7 @@ final as (
         valid_from::timestamp as valid_from,
         valid_to::timestamp as valid_to,
         is_current::boolean as is_current,
-        '{{ run_started_at }}'::timestamptz as built_at
+        {{ built_at() }} as built_at
 
     from versions
 
