@@ -274,3 +274,25 @@ def test_a_builds_tests_read_the_rows_it_wrote_and_the_nightly_run_reads_every_r
         wh.execute("delete from marts.fct_projects where project_code = 'P-OLD'")
         wh.execute("update marts.fct_projects set project_level = 'national_major' where project_code = 'P-1'")
     dbt.run(["test", "--select", "fct_projects"], quiet=True)
+
+
+@pytest.mark.slow
+def test_the_incremental_conflicts_equal_their_full_rebuild(built, wh, tmp_path):
+    # rpt_reporting_conflicts reads only the keys of submissions whose status changed since its last build.
+    # A conflict goes: STCSM's correction of 2017 no longer reports F-1 (PD's report of it is alone again).
+    # One comes: STCSM reports P-1 with other funding than PD's.
+    query = "select * from marts.rpt_reporting_conflicts order by conflict_id"
+    assert [r[1:3] for r in rows(wh, query)] == [("facilities", "F-1")]
+    _, status = ingest(tmp_path, "fac_stcsm_2.csv", FACILITY_COLUMNS, [
+        "F-2,Light source,national_major_infrastructure,photonics,PD,SARI,under_construction,2016-01-01,,500,,,,",
+    ], submitter="STCSM", kind="facilities", period="2017")
+    assert status == "published"
+    _, status = ingest(tmp_path, "stcsm_projects.csv", PROJECT_COLUMNS, [
+        "P-1,Chip lab,national_major,zhangjiang_science_city,integrated_circuits,Fudan,university,PD,2018-01-01,,completed,999,200,,50",
+    ], submitter="STCSM", kind="projects", period="2018")
+    assert status == "published"
+    dbt.run(["run", "--select", "rpt_reporting_conflicts"], quiet=True)
+    incremental = rows(wh, query)
+    assert [r[1:3] for r in incremental] == [("projects", "P-1")]
+    dbt.run(["run", "--select", "rpt_reporting_conflicts", "--full-refresh"], quiet=True)
+    assert rows(wh, query) == incremental
