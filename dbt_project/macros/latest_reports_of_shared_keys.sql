@@ -40,7 +40,9 @@
     where changed_rows.submission_id = any(array(
         select submissions.submission_id
         from {{ ref('stg_audit__submissions') }} as submissions
-        where submissions.submission_kind = '{{ kind }}' and submissions.status_changed_at > '{{ since }}'::timestamptz
+        where
+            submissions.submission_kind = '{{ kind }}'
+            and {{ report_read_window('submissions.status_changed_at', since) }}
     ))
 {%- endmacro %}
 

@@ -7,11 +7,14 @@
     so it cannot find out from them where it stopped, as the facts do (max(published_at)).
 
     The watermark is taken before the report reads (pre-hook begin_report_build), so nothing it has not read
-    is recorded as read: a fact's builds follow each other under the ledger's publication lock and stamp their
-    rows after taking it, and status changes are stamped under the same lock, so whatever commits after the
-    watermark was taken carries a later time. A row committed between the watermark and the read is read
-    twice, which the next build's delete makes harmless. Builds of one report follow each other (an advisory
-    lock of its own: the publication lock would hold up ingestion and the other models for the report's build).
+    is recorded as read. A fact's builds follow each other under the ledger's publication lock and stamp their
+    rows after taking it (built_at), so whatever commits after the watermark carries a later time. Status
+    changes take that lock shared, so two of them can commit out of the order of their times: a report whose
+    watermark is a status_changed_at holds the lock (hold_publications) from before it takes the watermark
+    until it commits, as the incremental facts do. The build deletes and reads the rows stamped after the
+    watermark it started from and up to the one it took (report_read_window): a row committed in between is
+    left to the next build, so what it deletes and what it adds are the same keys. Builds of one report follow
+    each other (an advisory lock of its own).
 
     What a report's rows are made of besides what it reads incrementally (its own SQL, the seeds and vars it
     names) is fingerprinted: when any of it changes, the next build reads everything again, as a full refresh
@@ -56,12 +59,25 @@
 {%- endmacro %}
 
 {#- Pre-hook, first: wait for another build of this report to end, and take the watermark this build reads up
-    to (read_through: a query, e.g. the max built_at of the fact it reads) before it reads anything. -#}
-{% macro begin_report_build(read_through) -%}
+    to (read_through: a query, e.g. the max built_at of the fact it reads) before it reads anything; under the
+    ledger's publication lock when the watermark is a time of status changes (hold_publications). -#}
+{% macro begin_report_build(read_through, hold_publications=false) -%}
     select pg_advisory_xact_lock(hashtext('stic report {{ this }}'));
+    {% if hold_publications %}{{ lock_ledger_publications() }};{% endif %}
     select set_config(
         'stic.report_read_through', coalesce(({{ read_through }}), '-infinity'::timestamptz)::text, true
     )
+{%- endmacro %}
+
+{#- The rows a build reads, by their stamp (column): after the watermark it started from (since), up to the
+    one begin_report_build took. A unit test runs no hook: it reads its given rows whole. -#}
+{% macro report_read_window(column, since) -%}
+    {%- if this is none -%}
+        true
+    {%- else -%}
+        {%- if since -%}{{ column }} > '{{ since }}'::timestamptz and {% endif -%}
+        {{ column }} <= current_setting('stic.report_read_through')::timestamptz
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Post-hook: record the watermark taken by begin_report_build, with the fingerprint of the other inputs. -#}
@@ -104,7 +120,7 @@
         delete from {{ this }} as built
         where built.business_key = any(array(
             select facts.{{ fact_key }} from {{ fact }} as facts
-            where facts.built_at > '{{ since }}'::timestamptz
+            where {{ report_read_window('facts.built_at', since) }}
         ));
         delete from {{ this }} as built
         where built.submission_id = any(array({{ unpublished_submissions() }}));

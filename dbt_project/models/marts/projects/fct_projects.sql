@@ -11,7 +11,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['submission_id']}, {'columns': ['project_code']}, {'columns': ['published_at']},
-                 {'columns': ['built_at']}],
+                 {'columns': ['built_at']}, {'columns': ['start_date']}, {'columns': ['end_date']}],
         pre_hook=["{{ lock_ledger_publications() }}", "{{ stamp_built_at() }}", "set local jit = off"],
         post_hook=["{{ delete_unpublished_rows() }}", "{{ ensure_indexes() }}", "{{ analyze_if_grown() }}"]
     )

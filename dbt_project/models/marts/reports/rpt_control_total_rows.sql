@@ -65,9 +65,7 @@ facility_reports as (
 projects as (
 
     select * from {{ ref('fct_projects') }}
-    {% if since %}
-        where built_at > '{{ since }}'::timestamptz
-    {% endif %}
+    where {{ report_read_window('built_at', since) }}
 
 ),
 

@@ -17,7 +17,8 @@
         on_schema_change='append_new_columns',
         report_inputs=['submitters'],
         pre_hook=[
-            "{{ begin_report_build('select max(status_changed_at) from ' ~ ref('stg_audit__submissions')) }}",
+            "{{ begin_report_build('select max(status_changed_at) from ' ~ ref('stg_audit__submissions'),
+                                   hold_publications=true) }}",
             "{{ delete_stale_conflicts({
                 'projects': ['project_code'], 'facilities': ['facility_code'],
                 'platform_assessments': ['platform_code', 'assessment_year'], 'ip_transactions': ['transaction_code'],
