@@ -33,12 +33,14 @@
 {#- Rows whose submission is no longer published (superseded by a correction that dropped the key, or
     withdrawn) leave the table: a post-hook of the incremental facts. -#}
 {% macro delete_unpublished_rows() -%}
+    {#- = any(array(...)): through the index on submission_id (a semi-join scanned the table: 0.36 s for no
+        row at 3M funding rows) -#}
     delete from {{ this }} as built
-    where built.submission_id in (
+    where built.submission_id = any(array(
         select submissions.submission_id
         from {{ ref('stg_audit__submissions') }} as submissions
         where not submissions.is_published
-    )
+    ))
 {%- endmacro %}
 
 

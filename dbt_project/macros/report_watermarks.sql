@@ -132,3 +132,36 @@
         select 1 as nothing_to_delete
     {%- endif -%}
 {%- endmacro %}
+
+{#- For a table of partial aggregates per submission (a fact's rows added up by submission_id and other
+    columns): the submissions whose rows in the fact may have changed in the read window. A key built in the
+    window may have left another submission that reports it (a correction or an agency's report took it
+    over), so every submission with a raw row of such a key is read again, through the raw table's key index. -#}
+{% macro submissions_of_keys_built(fact, kind, key, since) -%}
+    select distinct reported.submission_id
+    from {{ ref('stg_raw__' ~ kind) }} as reported
+    where reported.{{ key }} = any(array(
+        select facts.{{ key }} from {{ fact }} as facts
+        where {{ report_read_window('facts.built_at', since) }}
+    ))
+{%- endmacro %}
+
+{#- Pre-hook of a table of partial aggregates per submission: remove the partials of the submissions it adds
+    up again (submissions_of_keys_built) and of submissions no longer published that have no row left in the
+    fact (a withdrawal whose keys no other report carries; the fact drops their rows when it is built);
+    everything when the build reads everything again. -#}
+{% macro delete_stale_partials(fact, kind, key) -%}
+    {%- set since = report_watermark() -%}
+    {%- if since -%}
+        delete from {{ this }} as built
+        where built.submission_id = any(array({{ submissions_of_keys_built(fact, kind, key, since) }}));
+        delete from {{ this }} as built
+        where
+            built.submission_id = any(array({{ unpublished_submissions() }}))
+            and not exists (select 1 from {{ fact }} as facts where facts.submission_id = built.submission_id)
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
+    {%- else -%}
+        select 1 as nothing_to_delete
+    {%- endif -%}
+{%- endmacro %}

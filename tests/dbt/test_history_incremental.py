@@ -26,9 +26,17 @@ from tests.conftest import FIXTURES, reset_warehouse
 pytestmark = pytest.mark.slow
 
 SELECT = ["build", "--select", "+fct_projects_history", "+rpt_row_lineage", "+rpt_period_consistency",
-          "+rpt_control_total_rows", "--indirect-selection", "cautious"]
+          "+rpt_control_total_rows", "+int_projects_indicators_by_submission", "--indirect-selection", "cautious"]
 FINDINGS = "select * from marts.rpt_period_consistency order by period_finding_id"
 CONTROL_ROWS = "select * from marts.rpt_control_total_rows order by control_total_row_id"
+# the indicators' partial sums per submission, district and start year, and the same added up from the fact now
+PARTIALS = """select submission_id, district_code, year_number, projects_started, national_projects_started,
+    project_funding_yuan from intermediate.int_projects_indicators_by_submission order by 1, 2, 3"""
+PARTIALS_FROM_FACT = """select submission_id, district_code, extract(year from start_date)::int, count(*),
+    count(*) filter (where project_level in ('national_major', 'national_key')),
+    sum(coalesce(funding_central_yuan, 0) + coalesce(funding_municipal_yuan, 0) + coalesce(funding_district_yuan, 0)
+        + coalesce(funding_self_raised_yuan, 0))
+    from marts.fct_projects group by 1, 2, 3 order by 1, 2, 3"""
 LINEAGE = "select * from marts.rpt_row_lineage order by lineage_row_id"
 # lineage rows whose is_in_mart disagrees with fct_projects, or whose submission status is not the ledger's
 LINEAGE_WRONG = """
@@ -88,6 +96,7 @@ def story(request, warehouse_url, tmp_path_factory):
         dbt.run(select, quiet=True)
         s["after_c"] = _rows(c)
         s["lineage_wrong"] = {"C": c.execute(LINEAGE_WRONG).fetchall()}
+        s["partials"] = {"C": (c.execute(PARTIALS).fetchall(), c.execute(PARTIALS_FROM_FACT).fetchall())}
         s["s4"] = ingest(file("pd_2019_v2.csv", P3), "2019")
         dbt.run(select, quiet=True)
         s["after_d"] = _rows(c)
@@ -95,6 +104,7 @@ def story(request, warehouse_url, tmp_path_factory):
         s["lineage_wrong"]["D"] = c.execute(LINEAGE_WRONG).fetchall()
         s["findings"] = c.execute(FINDINGS).fetchall()
         s["control_rows"] = c.execute(CONTROL_ROWS).fetchall()
+        s["partials"]["D"] = (c.execute(PARTIALS).fetchall(), c.execute(PARTIALS_FROM_FACT).fetchall())
     return s
 
 
@@ -196,3 +206,13 @@ def test_a_report_reads_everything_again_when_what_it_is_made_of_changes(story, 
     assert "P-OK-2" in flagged
     dbt.run(["run", "--select", "rpt_period_consistency"], quiet=True)  # the floor as it was: those findings go
     assert wh.execute(FINDINGS).fetchall() == story["findings"]
+
+
+def test_the_indicators_partial_sums_follow_the_fact(story):
+    # Build C moves P-OK-2 from the 2018 correction (s2, still published) to the 2019 file (s3): s2's sums lose
+    # it though s2 itself did not change; build D gives it back to s2 and supersedes s3.
+    for build in ("C", "D"):
+        partials, from_fact = story["partials"][build]
+        assert partials == from_fact, build
+    by_submission = {r[0] for r in story["partials"]["C"][0]}
+    assert {story["s2"], story["s3"]} <= by_submission

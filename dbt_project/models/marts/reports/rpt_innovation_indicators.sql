@@ -12,9 +12,10 @@ dates as (
 
 ),
 
-projects as (
+-- fct_projects added up per submission, district and start year (kept incrementally)
+project_partials as (
 
-    select * from {{ ref('fct_projects') }}
+    select * from {{ ref('int_projects_indicators_by_submission') }}
 
 ),
 
@@ -65,14 +66,11 @@ project_metrics as (
 
     select
         district_code,
-        extract(year from start_date)::integer as year_number,
-        count(*) as projects_started,
-        count(*) filter (where project_level in ('national_major', 'national_key')) as national_projects_started,
-        sum(
-            coalesce(funding_central_yuan, 0) + coalesce(funding_municipal_yuan, 0)
-            + coalesce(funding_district_yuan, 0) + coalesce(funding_self_raised_yuan, 0)
-        ) as project_funding_yuan
-    from projects
+        year_number,
+        sum(projects_started) as projects_started,
+        sum(national_projects_started) as national_projects_started,
+        sum(project_funding_yuan) as project_funding_yuan
+    from project_partials
     group by 1, 2
 
 ),
