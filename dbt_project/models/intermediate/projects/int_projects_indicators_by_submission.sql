@@ -22,11 +22,21 @@
 
 with
 
+{% if since %}
+
+    changed_submissions as (
+
+        {{ submissions_of_keys_built(ref('fct_projects'), 'projects', 'project_code', since) }}
+
+    ),
+
+{% endif %}
+
 projects as (
 
     select * from {{ ref('fct_projects') }}
     {% if since %}
-        where submission_id = any(array({{ submissions_of_keys_built(ref('fct_projects'), 'projects', 'project_code', since) }}))
+        where submission_id = any(array(select changed_submissions.submission_id from changed_submissions))
     {% endif %}
 
 ),
