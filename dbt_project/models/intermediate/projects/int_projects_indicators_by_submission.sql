@@ -13,6 +13,7 @@
         indexes=[{'columns': ['submission_id', 'district_code', 'year_number'], 'unique': true}],
         pre_hook=[
             "{{ begin_report_build('select max(built_at) from ' ~ ref('fct_projects')) }}",
+            "{{ report_index_scans() }}",
             "{{ delete_stale_partials(ref('fct_projects'), 'projects', 'project_code') }}",
         ],
         post_hook=["{{ record_report_watermark() }}", "{{ ensure_indexes() }}"]

@@ -21,6 +21,7 @@
             "{{ lock_ledger_publications() }}",
             "set local jit = off",
             "set local enable_nestloop = off",
+            "{{ index_scans_for_changes() }}",
             "{{ delete_lineage_of_changed_submissions() }}",
         ],
         post_hook="{{ ensure_indexes() }}"

@@ -9,7 +9,8 @@
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['project_code']}, {'columns': ['submission_id']}, {'columns': ['published_at']},
                  {'columns': ['built_at']}],
-        pre_hook=["{{ lock_ledger_publications() }}", "{{ stamp_built_at() }}", "set local jit = off"],
+        pre_hook=["{{ lock_ledger_publications() }}", "{{ stamp_built_at() }}", "set local jit = off",
+                  "{{ index_scans_for_changes('projects') }}"],
         post_hook=["{{ delete_unpublished_rows() }}", "{{ ensure_indexes() }}", "{{ analyze_if_grown() }}"]
     )
 }}

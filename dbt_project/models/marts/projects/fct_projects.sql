@@ -12,7 +12,8 @@
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['submission_id']}, {'columns': ['project_code']}, {'columns': ['published_at']},
                  {'columns': ['built_at']}, {'columns': ['start_date']}, {'columns': ['end_date']}],
-        pre_hook=["{{ lock_ledger_publications() }}", "{{ stamp_built_at() }}", "set local jit = off"],
+        pre_hook=["{{ lock_ledger_publications() }}", "{{ stamp_built_at() }}", "set local jit = off",
+                  "{{ index_scans_for_changes('projects') }}"],
         post_hook=["{{ delete_unpublished_rows() }}", "{{ ensure_indexes() }}", "{{ analyze_if_grown() }}"]
     )
 }}

@@ -25,7 +25,7 @@
                  {'columns': ['built_at']},
                  {'columns': ['project_code', 'version_number'], 'unique': true},
                  {'columns': ['project_code', 'valid_from'], 'unique': true}],
-        pre_hook=["{{ stamp_built_at() }}", "set local jit = off"],
+        pre_hook=["{{ stamp_built_at() }}", "set local jit = off", "{{ index_scans_for_changes('projects') }}"],
         post_hook="{{ ensure_indexes() }}"
     )
 }}
