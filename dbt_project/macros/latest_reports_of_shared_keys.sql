@@ -64,9 +64,7 @@
                     built.business_key = changed.{{ keys[0] }}
                 {%- endif %}{{ ';' if not loop.last }}
         {%- endfor %}
-    {%- elif is_incremental() -%}
-        delete from {{ this }}
     {%- else -%}
-        select 1 as nothing_to_delete
+        {{ delete_all_when_reading_everything() }}
     {%- endif -%}
 {%- endmacro %}

@@ -130,10 +130,8 @@
         delete from {{ this }} as built
         where built.submission_id = any(array({{ unpublished_submissions() }}));
         set local enable_seqscan = on
-    {%- elif is_incremental() -%}
-        delete from {{ this }}
     {%- else -%}
-        select 1 as nothing_to_delete
+        {{ delete_all_when_reading_everything() }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -164,10 +162,8 @@
         where
             built.submission_id = unpublished.submission_id
             and not exists (select 1 from {{ fact }} as facts where facts.submission_id = built.submission_id)
-    {%- elif is_incremental() -%}
-        delete from {{ this }}
     {%- else -%}
-        select 1 as nothing_to_delete
+        {{ delete_all_when_reading_everything() }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -177,4 +173,11 @@
     0.4 -> 2.7 s at 1M rows); their deletes turn sequential scans off for themselves (delete_stale_report_rows). -#}
 {% macro report_index_scans() -%}
     {{ 'set local enable_seqscan = off' if report_watermark() else 'select 1 as planner_as_configured' }}
+{%- endmacro %}
+
+{#- The pre-hooks' other branch, when a build reads everything again (no watermark with this fingerprint):
+    an existing table is emptied in the build's transaction (its grants and row-level security stay); a first
+    build has nothing to delete. -#}
+{% macro delete_all_when_reading_everything() -%}
+    {{ 'delete from ' ~ this if is_incremental() else 'select 1 as nothing_to_delete' }}
 {%- endmacro %}
