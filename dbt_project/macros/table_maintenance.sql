@@ -60,6 +60,15 @@
     read (macros/report_watermarks.sql). Taken under the lock, not at dbt's start: builds of a fact follow
     each other, so a row committed after a report read the table has a later built_at than every row it read
     (dbt's run_started_at of a run that started first but took the lock second would not). -#}
+{#- Pre-hook of a table whose builds must follow each other without the ledger's publication lock (the project
+    history: it reads the published facts, not the ledger, and would otherwise hold up the facts' next
+    publication): an advisory lock of the table's own, for the build's transaction; before stamp_built_at, so
+    its stamps follow the order of its builds. A model that reads the table's newest rows takes the same lock
+    (relation) before it takes its watermark, so no build of the table is in flight while it reads. -#}
+{% macro lock_builds_of(relation=none) -%}
+    select pg_advisory_xact_lock(hashtext('stic builds of {{ (relation or this).render() }}'))
+{%- endmacro %}
+
 {% macro stamp_built_at() -%}
     select set_config('stic.built_at', clock_timestamp()::text, true)
 {%- endmacro %}

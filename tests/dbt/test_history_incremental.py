@@ -9,7 +9,7 @@ B. PD's 2018 correction: P-OK-1 changed, P-OK-2 re-reported as it was, P-OK-3 dr
 C. PD's 2019 file: P-OK-2 changed, P-OK-3 reported again (a closed code comes back): P-OK-1 untouched;
 D. PD's 2019 correction drops P-OK-2: its 2019 row is superseded and the code falls back to the 2018
    correction, a submission published before the history's watermark (found through the current version's
-   submission, not through a new publication); P-OK-3 re-reported unchanged.
+   submission, not through a new publication); P-OK-3 re-reported under another lead institution name.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from tests.conftest import FIXTURES, reset_warehouse
 pytestmark = pytest.mark.slow
 
 SELECT = ["build", "--select", "+fct_projects_history", "+rpt_row_lineage", "+rpt_period_consistency",
-          "+rpt_control_total_rows", "+int_projects_indicators_by_submission", "--indirect-selection", "cautious"]
+          "+rpt_control_total_rows", "+int_projects_indicators_by_submission", "+int_projects_lead_institutions",
+          "--indirect-selection", "cautious"]
 FINDINGS = "select * from marts.rpt_period_consistency order by period_finding_id"
 CONTROL_ROWS = "select * from marts.rpt_control_total_rows order by control_total_row_id"
 # the indicators' partial sums per submission, district and start year, and the same added up from the fact now
@@ -37,6 +38,11 @@ PARTIALS_FROM_FACT = """select submission_id, district_code, extract(year from s
     sum(coalesce(funding_central_yuan, 0) + coalesce(funding_municipal_yuan, 0) + coalesce(funding_district_yuan, 0)
         + coalesce(funding_self_raised_yuan, 0))
     from marts.fct_projects group by 1, 2, 3 order by 1, 2, 3"""
+# the lead institutions' counts kept by deltas from the history, and the same counted over the fact now
+LEADS = """select lead_institution_name, lead_institution_type, projects_reported
+    from intermediate.int_projects_lead_institutions order by 1, 2"""
+LEADS_FROM_FACT = """select lead_institution_name, lead_institution_type, count(*)
+    from marts.fct_projects group by 1, 2 order by 1, 2"""
 LINEAGE = "select * from marts.rpt_row_lineage order by lineage_row_id"
 # lineage rows whose is_in_mart disagrees with fct_projects, or whose submission status is not the ledger's
 LINEAGE_WRONG = """
@@ -50,6 +56,7 @@ P2_2019 = ("P-OK-2,Brain atlas,national_key,national_key_rd,brain_science,Instit
            "research_institute,XH,2018-05-10,2021-05-09,underway,8000000,2100000,500000,,PD")
 P3 = ("P-OK-3,Chip packaging,municipal,municipal_major_st,integrated_circuits,SMIC,enterprise,PD,2018-07-01,"
       "2019-06-30,completed,,1500000,300000,4000000,")
+P3_RENAMED = P3.replace(",SMIC,", ",SMIC Shanghai,")  # D: the same project under another lead institution name
 
 
 def _versions(conn, code: str) -> list[tuple]:
@@ -92,12 +99,15 @@ def story(request, warehouse_url, tmp_path_factory):
         dbt.run(select, quiet=True)
         s["findings_b"] = c.execute(FINDINGS).fetchall()
         s["before_c"] = _rows(c)
+        s["leads"] = {"B": (c.execute(LEADS).fetchall(), c.execute(LEADS_FROM_FACT).fetchall())}
         s["s3"] = ingest(file("pd_2019.csv", P2_2019, P3), "2019")
-        dbt.run(select, quiet=True)
+        # the lead institutions' counts skip build C: build D reads C's versions and its own, among them
+        # P-OK-2's 2019 version, opened by C and closed by D (it counts neither way)
+        dbt.run([*select, "--exclude", "int_projects_lead_institutions"], quiet=True)
         s["after_c"] = _rows(c)
         s["lineage_wrong"] = {"C": c.execute(LINEAGE_WRONG).fetchall()}
         s["partials"] = {"C": (c.execute(PARTIALS).fetchall(), c.execute(PARTIALS_FROM_FACT).fetchall())}
-        s["s4"] = ingest(file("pd_2019_v2.csv", P3), "2019")
+        s["s4"] = ingest(file("pd_2019_v2.csv", P3_RENAMED), "2019")
         dbt.run(select, quiet=True)
         s["after_d"] = _rows(c)
         s["lineage"] = c.execute(LINEAGE).fetchall()
@@ -105,6 +115,7 @@ def story(request, warehouse_url, tmp_path_factory):
         s["findings"] = c.execute(FINDINGS).fetchall()
         s["control_rows"] = c.execute(CONTROL_ROWS).fetchall()
         s["partials"]["D"] = (c.execute(PARTIALS).fetchall(), c.execute(PARTIALS_FROM_FACT).fetchall())
+        s["leads"]["D"] = (c.execute(LEADS).fetchall(), c.execute(LEADS_FROM_FACT).fetchall())
     return s
 
 
@@ -216,3 +227,16 @@ def test_the_indicators_partial_sums_follow_the_fact(story):
         assert partials == from_fact, build
     by_submission = {r[0] for r in story["partials"]["C"][0]}
     assert {story["s2"], story["s3"]} <= by_submission
+
+
+def test_the_lead_institutions_counts_follow_the_fact(story, wh):
+    # B closes P-OK-3 (dropped); D's window holds build C's versions and its own: P-OK-3 back, then renamed
+    # (SMIC loses it, SMIC Shanghai gains it), P-OK-2's 2019 version opened and closed within the window
+    for build in ("B", "D"):
+        kept, from_fact = story["leads"][build]
+        assert kept == from_fact, build
+    names = {r[0] for r in story["leads"]["D"][0]}
+    assert "SMIC Shanghai" in names and "SMIC" not in names
+    # a full read (what a changed model reads) gives the same counts
+    dbt.run(["run", "--select", "int_projects_lead_institutions", "--full-refresh"], quiet=True)
+    assert wh.execute(LEADS).fetchall() == story["leads"]["D"][0]

@@ -1,8 +1,10 @@
 with
 
-projects as (
+-- the projects' lead institutions are counted by an incremental model (one row per name and type as written,
+-- with its number of projects), not here over every fact row: 5.5 s a build at 10M project rows
+lead_institutions as (
 
-    select * from {{ ref('fct_projects') }}
+    select * from {{ ref('int_projects_lead_institutions') }}
 
 ),
 
@@ -29,25 +31,29 @@ reported as (
     select
         lead_institution_name as reported_name,
         lead_institution_type as institution_type_code,
-        'lead_institution' as reported_role
-    from projects
+        'lead_institution' as reported_role,
+        projects_reported as rows_reported
+    from lead_institutions
     union all
     select
         host_institution_name as reported_name,
         null as institution_type_code,
-        'host_institution' as reported_role
+        'host_institution' as reported_role,
+        1 as rows_reported
     from facilities
     union all
     select
         seller_name as reported_name,
         seller_type as institution_type_code,
-        'seller' as reported_role
+        'seller' as reported_role,
+        1 as rows_reported
     from ip_transactions
     union all
     select
         buyer_name as reported_name,
         null as institution_type_code,
-        'buyer' as reported_role
+        'buyer' as reported_role,
+        1 as rows_reported
     from ip_transactions
 
 ),
@@ -61,7 +67,7 @@ names as (
         reported_name,
         institution_type_code,
         reported_role,
-        count(*) as rows_reported
+        sum(rows_reported) as rows_reported
     from reported
     where nullif(btrim(reported_name), '') is not null
     group by reported_name, institution_type_code, reported_role

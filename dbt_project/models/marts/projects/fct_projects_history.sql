@@ -25,7 +25,8 @@
                  {'columns': ['built_at']},
                  {'columns': ['project_code', 'version_number'], 'unique': true},
                  {'columns': ['project_code', 'valid_from'], 'unique': true}],
-        pre_hook=["{{ stamp_built_at() }}", "set local jit = off", "{{ index_scans_for_changes('projects') }}"],
+        pre_hook=["{{ lock_builds_of() }}", "{{ stamp_built_at() }}", "set local jit = off",
+                  "{{ index_scans_for_changes('projects') }}"],
         post_hook="{{ ensure_indexes() }}"
     )
 }}
@@ -158,8 +159,11 @@ changes as (
 
 build_time as (
 
-    -- dbt's snapshot_get_time() on PostgreSQL: the transaction's start, as a timestamp without time zone
-    select {{ snapshot_get_time() }} as built_at
+    -- the build's stamp (stamp_built_at), as a timestamp without time zone like dbt's snapshot_get_time():
+    -- taken under the history's own lock (lock_builds_of), so a later build's versions always open and
+    -- close after an earlier build's (the transaction's start, what a snapshot uses, can come before the
+    -- start of a build that took the lock first); int_projects_lead_institutions relies on that order
+    select ({{ built_at() }})::timestamp as built_at
 
 ),
 
