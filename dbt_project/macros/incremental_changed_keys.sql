@@ -105,7 +105,20 @@
     chose a sequential scan and compared every row with every element of the array: at 10M project rows the
     history's build after one 10,000-row submission ran for minutes (10M rows x 10,000 keys). With sequential
     scans off for the model's transaction the arrays are index conditions (each model has an index on every
-    column it reads so); a big change (reads_changes_only false) keeps the planner's own choice. -#}
+    column it reads so), and without JIT (costed as if they read the table, they were compiled for longer than
+    they ran; begin_report_build says more); a big change (reads_changes_only false) keeps the planner's own
+    choice. -#}
 {% macro index_scans_for_changes(kind=none) -%}
-    {{ 'set local enable_seqscan = off' if reads_changes_only(kind) else 'select 1 as planner_as_configured' }}
+    {{ 'set local enable_seqscan = off; set local jit = off' if reads_changes_only(kind)
+       else 'select 1 as planner_as_configured' }}
+{%- endmacro %}
+
+{#- dbt's delete+insert, for every incremental model here: its delete of the keys it replaces runs with nested
+    loops allowed, whatever the model's pre-hooks set for its own query (rpt_row_lineage turns them off). The
+    keys are those of the change (a few thousand); each is one probe of the target's unique-key index, where a
+    plan without nested loops merge-joined them with a scan of that whole index: 2 s of the lineage's build at
+    10M project rows. -#}
+{% macro postgres__get_delete_insert_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) -%}
+    set local enable_nestloop = on;
+    {{ default__get_delete_insert_merge_sql(target, source, unique_key, dest_columns, incremental_predicates) }}
 {%- endmacro %}

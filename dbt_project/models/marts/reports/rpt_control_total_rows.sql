@@ -11,7 +11,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['business_key']}, {'columns': ['submission_id']}],
+        indexes=[{'columns': ['business_key']}, {'columns': ['submission_id']}, {'columns': ['source_kind']}],
         report_inputs=['control_figures'],
         pre_hook=[
             "{{ begin_report_build('select max(built_at) from ' ~ ref('fct_projects')) }}",

@@ -13,7 +13,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['business_key']}, {'columns': ['submission_id']}],
+        indexes=[{'columns': ['business_key']}, {'columns': ['submission_id']}, {'columns': ['submission_kind']}],
         report_inputs=['finding_rules'],
         report_vars=['period_start_floor'],
         pre_hook=[
