@@ -240,13 +240,33 @@ def raw_table_ddl(kind: Kind) -> sql.Composed:
     )
 
 
+def raw_index_ddl(kind: Kind) -> list[sql.Composed]:
+    """The indexes of a kind's raw table besides its primary key.
+
+    submission_id: a load's or a submission's rows; the key: the incremental facts re-rank only the keys of
+    changed submissions (dbt macro incremental_changed_keys). A partial index on the rows with a value outside a
+    code list (a `<column>_submitted` set): rpt_unmapped_codes reads those few rows through it, where it read every
+    raw row of the kind (1.6-1.9 s a build at 10M project rows)."""
+    table = sql.Identifier("raw", kind.raw_table)
+    out = [sql.SQL("create index if not exists {} on {} ({})").format(
+        sql.Identifier(f"{kind.raw_table}_{suffix}"), table, sql.Identifier(column))
+        for suffix, column in (("submission_idx", "submission_id"), ("key_idx", kind.key))]
+    submitted = [n for n, _ in raw_table_columns(kind) if n.endswith("_submitted")]
+    if submitted:
+        out.append(sql.SQL("create index if not exists {} on {} (submission_id) where {}").format(
+            sql.Identifier(f"{kind.raw_table}_unlisted_idx"), table,
+            sql.SQL(" or ").join(sql.SQL("{} is not null").format(sql.Identifier(n)) for n in submitted)))
+    return out
+
+
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit")
 
 
 def _schema_fingerprint(conn: psycopg.Connection) -> str:
-    """A digest of everything init_schema applies: a changed contract or schema.sql changes it."""
+    """A digest of everything init_schema applies: a changed contract, its indexes or schema.sql changes it."""
     ddl = resources.files("stic").joinpath("warehouse/schema.sql").read_text(encoding="utf-8")
     parts = [ddl] + [raw_table_ddl(kind).as_string(conn) for kind in KINDS.values()]
+    parts += [index.as_string(conn) for kind in KINDS.values() for index in raw_index_ddl(kind)]
     return "stic-schema " + hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
@@ -292,15 +312,8 @@ def init_schema(conn: psycopg.Connection) -> None:
             for n, t in raw_table_columns(kind):
                 conn.execute(sql.SQL("alter table {} add column if not exists {} {}").format(
                     sql.Identifier("raw", kind.raw_table), sql.Identifier(n), sql.SQL(t)))
-            # submission_id: a load's or a submission's rows; the key: the incremental facts re-rank only the
-            # keys of changed submissions (dbt macro incremental_changed_keys).
-            for suffix, column in (("submission_idx", "submission_id"), ("key_idx", kind.key)):
-                conn.execute(
-                    sql.SQL("create index if not exists {} on {} ({})").format(
-                        sql.Identifier(f"{kind.raw_table}_{suffix}"), sql.Identifier("raw", kind.raw_table),
-                        sql.Identifier(column),
-                    )
-                )
+            for index in raw_index_ddl(kind):
+                conn.execute(index)
         conn.execute(sql.SQL("comment on schema audit is {}").format(sql.Literal(fingerprint)))
 
 
