@@ -9,7 +9,7 @@ machine's own limits"):
 2. memory — peak RSS of a subprocess ingesting a CSV and an XLSX at two sizes (10x apart): flat, and
    under 300 MB for the CSV;
 3. incremental cost — one new submission end to end (ingest, batch validation, `dbt build` of what it
-   touches) into a warehouse of N rows against one of 10N rows;
+   touches) into a warehouse of N rows against one of 10N rows, each settled first (VACUUM (ANALYZE), untimed);
 4. validation overhead — the GX suite on the N-row batch (`pipeline.validate_step`, in a process that has
    imported GX and made its context, data source and suite: timed apart, in the details) against loading that batch;
 5. orchestration overhead — the dbt task group of build_warehouse run by a real scheduler (the stack without
