@@ -26,9 +26,11 @@ events of a build into JSON and pushed ~1,700 XComs (each node's start, compile,
 test's event, a node's end twice), with dbt's threads waiting on each round trip to the api-server. Here it
 skips the debug events Cosmos only logs at debug level, the three progress events whose XCom the node's finish
 overwrites before anything reads it, the events of tests whose result only counts in their model's aggregate
-and a second push of the same value; it pushes the rest (~300) from one thread, in the order dbt fired them, so
-that dbt never waits, and publishes the list of status keys pushed so far for the sensors' shared poll. The
-build ends only after every push is done.
+and a second push of the same value; it handles the rest from one thread, in the order dbt fired them, so that
+dbt never waits, and publishes the status of every node reported so far for the sensors' shared poll. With the
+sensors in the triggerer, a success goes to that map only (a sensor that succeeds ends there and reads nothing
+else): of ~330 pushes, ~25 remain (`stic.ops.watcher_progress.StatusKeys`, `board_only`). The build ends only
+after every push is done. Its dbt prints nothing to the console, whose lines Cosmos drops (`QUIET_CONSOLE`).
 """
 
 from __future__ import annotations
@@ -54,9 +56,10 @@ def sensor_args() -> dict:
         return {"deferrable": False, "mode": "reschedule", "poke_interval": 5, "timeout": TIMEOUT}
     # The sensors' shared poll of the producer (stic.ops.watcher_progress.Board) runs every poke_interval; it polls
     # once as soon as the first sensor starts, so the interval only delays a node still running, and the last
-    # sensors end on the poll after the producer: half an interval after it on average. One poll is two XCom
-    # reads for all the sensors, so a second's interval costs little (3 s left ~1.5 s after the build).
-    return {"deferrable": True, "poke_interval": 1, "timeout": TIMEOUT}
+    # sensors end on the poll after the producer's last report: half an interval after it on average. One poll is
+    # two reads for all the sensors, in the triggerer's own process: half a second costs it ~4 reads a second
+    # (3 s left the last sensors ~1.5 s after the build, 1 s ~0.6 s).
+    return {"deferrable": True, "poke_interval": 0.5, "timeout": TIMEOUT}
 
 
 def start_in_triggerer(group, root=None) -> int:
@@ -224,13 +227,16 @@ def _trigger_class():
 
         async def _outcome(self, tests: bool):
             """Wait on the producer's board (one poll for all its sensors) until this node's status (or its tests'
-            aggregate) is pushed or the producer is over; then Cosmos' own check, which finds it at once."""
+            aggregate) is reported or the producer is over. A success on the board is the outcome (the producer
+            pushes it nowhere else: `board_only`); anything else is Cosmos' own check, which finds it at once."""
             from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
-            from cosmos.operators._watcher.state import get_status_xcom_key
+            from cosmos.operators._watcher.state import get_status_xcom_key, is_dbt_node_status_success
 
             self.is_test_sensor = tests
-            await self._board().wait_for((get_tests_status_xcom_key if tests else get_status_xcom_key)(
-                self.model_unique_id))
+            key = (get_tests_status_xcom_key if tests else get_status_xcom_key)(self.model_unique_id)
+            board = self._board()
+            if await board.wait_for(key) == "reported" and is_dbt_node_status_success(board.status(key)):
+                return TriggerEvent(self._build_success_event(None))
             events = WatcherTrigger.run(self)
             try:
                 return await events.__anext__()
@@ -273,15 +279,18 @@ def _producer_class():
             if context is None or context.get("_check_source_freshness"):
                 return super().run_dbt_runner(command, env, cwd, **kwargs)
             from cosmos.operators._watcher import safe_xcom_push
-            from cosmos.operators._watcher.state import get_dbt_event_xcom_key
+            from cosmos.operators._watcher.state import get_dbt_event_xcom_key, is_dbt_node_status_success
             from google.protobuf.json_format import MessageToJson
 
             from stic.ops.watcher_progress import OrderedPusher, StatusKeys
 
             parse = self._make_parse_callable()
             unread = {get_dbt_event_xcom_key(test) for tests in (self.tests_per_model or {}).values() for test in tests}
+            # Sensors in the triggerer take a success from the board alone; pokes (`airflow dags test`) read
+            # every node's own XComs.
+            board_only = is_dbt_node_status_success if sensor_mode() == "triggerer" else None
             ti = StatusKeys(context["ti"], lambda t, key, value: safe_xcom_push(task_instance=t, key=key, value=value),
-                            unread=unread)
+                            unread=unread, board_only=board_only)
             extra = {"project_dir": cwd, "context": {**context, "ti": ti, "task_instance": ti}}
             pusher = OrderedPusher(lambda event: parse(MessageToJson(event, preserving_proto_field_name=True), extra),
                                    on_idle=ti.publish)
@@ -298,8 +307,8 @@ def _producer_class():
             finally:
                 self._dbt_runner_callbacks = before
                 error = pusher.close()
-            self.log.info("dbt events reported to the sensors: %d; status keys: %d; pushes left out: %d",
-                          pusher.handled, len(ti.keys), ti.skipped)
+            self.log.info("dbt events reported to the sensors: %d; node statuses: %d; successes on the board only: "
+                          "%d; pushes left out: %d", pusher.handled, len(ti.statuses), ti.boarded, ti.skipped)
             if error is not None:
                 raise error
             return result
@@ -318,7 +327,17 @@ def quiet_producer(group) -> str:
     if type(task) is not DbtProducerWatcherOperator:
         raise TypeError(f"{task.task_id}: expected Cosmos' DbtProducerWatcherOperator, got {type(task).__name__}")
     task.__class__ = globals().get("SticProducerWatcherOperator") or __getattr__("SticProducerWatcherOperator")
+    task.dbt_cmd_flags = [*(task.dbt_cmd_flags or []), *QUIET_CONSOLE]
     return task.task_id
+
+
+# Cosmos runs the producer's dbt with `--log-format json`, takes each event from dbt's callback and drops every
+# JSON line dbt prints. dbt formats each of its ~35,000 events of a build (debug ones too) for the console before
+# its level is checked: as JSON, the largest part of what dbt's logging cost the producer (py-spy, 100k rows).
+# `--log-level none`: no console logger at all; the task log still gets every line, from the events. The file log
+# (DBT_LOG_PATH) keeps what a `stic build` writes: debug level, dbt's debug text format (not JSON, which it would
+# otherwise follow).
+QUIET_CONSOLE = ("--log-level", "none", "--log-level-file", "debug", "--log-format-file", "debug")
 
 
 def __getattr__(name: str):

@@ -147,7 +147,10 @@ async def outcome(xcoms, with_tests, state="running", later=None):
 
 from stic.ops.watcher_progress import REPORTED_KEY
 def pushed(**kv):
-    return {**kv, REPORTED_KEY: sorted(kv)}
+    # what a producer with its sensors in the triggerer pushes: a success on the board only, the rest also as is
+    board = {k: (v.get("status") if isinstance(v, dict) else v) for k, v in kv.items()}
+    own = {k: v for k, v in kv.items() if board[k] not in ("success", "pass", "warn")}
+    return {**own, REPORTED_KEY: board}
 
 out = {}
 out["built_tests_pass"] = asyncio.run(outcome(pushed(**{STATUS: {"status": "success"}}), True,
@@ -156,6 +159,10 @@ out["built_tests_fail"] = asyncio.run(outcome(pushed(**{STATUS: {"status": "succ
 out["model_fails"] = asyncio.run(outcome(pushed(**{STATUS: {"status": "failed"}}), True))
 out["no_tests_asked"] = asyncio.run(outcome(pushed(**{STATUS: {"status": "success"}}), False))
 out["producer_fails_before_tests"] = asyncio.run(outcome(pushed(**{STATUS: {"status": "success"}}), True, state="failed"))
+# a producer of an earlier version: every status as its own XCom, the board a list of keys
+out["listed_keys_only"] = asyncio.run(outcome({STATUS: {"status": "success"}, TESTS: "pass",
+                                               REPORTED_KEY: [STATUS, TESTS]}, True))
+out["listed_keys_model_fails"] = asyncio.run(outcome({STATUS: {"status": "error"}, REPORTED_KEY: [STATUS]}, True))
 
 # the operator: a tests failure names the tests; a model failure keeps Cosmos' message
 class TI:
@@ -190,6 +197,8 @@ def test_a_models_task_reports_the_model_then_its_tests(airflow_home):
     assert res["model_fails"] == {"status": "failed", "reason": "node_failed"}
     assert res["no_tests_asked"] == "task_success"
     assert res["producer_fails_before_tests"]["reason"] == "producer_failed"
+    assert res["listed_keys_only"] == "task_success"
+    assert res["listed_keys_model_fails"] == {"status": "failed", "reason": "node_failed"}
     assert res["complete_tests_failed"].startswith("dbt tests of 'model.stic_warehouse.fct_projects' failed")
     assert "dbt model 'model.stic_warehouse.fct_projects' failed" in res["complete_model_failed"]
     assert res["poke_tests_pending"] is None and res["poke_tests_pass"] == "pass"
