@@ -14,6 +14,18 @@ from stic.config import TELEMETRY_OFF, environ, settings
 from .layout import StackLayout
 from .services import StackFailed, free_port, with_db
 
+# The LocalExecutor's task processes are forks of its workers. Forked from the scheduler (Python 3.11's default),
+# each dbt task imports dbt and Cosmos anew: ~2 s of a core (mashumaro builds dbt's classes' serialisers at import).
+# Forked from a forkserver that imported them once (Airflow 3.3's own settings, as gunicorn's preload), each task
+# starts with them loaded; the forkserver starts with the first task. docker-compose.yml runs Celery workers,
+# whose pool processes fork from the worker itself: this applies to the LocalExecutor only.
+PRELOAD_FOR_TASKS = {
+    "AIRFLOW__SCHEDULER__MP_START_METHOD": "forkserver",
+    "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD": ",".join([
+        "airflow", "airflow.executors.local_executor", "airflow.sdk.execution_time.task_runner",
+        "cosmos.operators.watcher", "dbt.cli.main", "dbt.adapters.postgres"]),
+}
+
 
 def component_env(layout: StackLayout) -> dict[str, str]:
     """The environment of every component: the same keys as x-airflow-common in docker-compose.yml."""
@@ -86,6 +98,7 @@ def component_env(layout: StackLayout) -> dict[str, str]:
         })
     else:  # LocalExecutor: the scheduler's own task slots
         env["AIRFLOW__CORE__PARALLELISM"] = str(layout.concurrency)
+        env.update(PRELOAD_FOR_TASKS)
     return env
 
 
