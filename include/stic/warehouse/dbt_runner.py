@@ -49,11 +49,9 @@ def env_for(url: str | None = None) -> dict[str, str]:
     return {**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_PROFILES_DIR": str(folder)}
 
 
-def run(args: list[str], url: str | None = None, quiet: bool = False) -> object:
-    """`dbt <args>` in this process; raises DbtFailed naming what failed."""
-    switch_off_telemetry()
-    from dbt.cli.main import dbtRunner
-
+def cli_args(args: list[str], url: str | None = None, quiet: bool = False) -> tuple[list[str], dict[str, str]]:
+    """The arguments (after `dbt`) and the environment of `dbt <args>` on the project and the warehouse at url:
+    what `run` invokes, and what a `dbt` command line would need."""
     project = settings().dbt_project_dir
     needs_db = args[0] not in ("parse", "deps", "clean", "ls", "list")
     # parse/ls need a profile but no server: no embedded server is started for them.
@@ -66,6 +64,15 @@ def run(args: list[str], url: str | None = None, quiet: bool = False) -> object:
         full += ["--profile", "stic_warehouse", "--target", "warehouse"]
     if quiet:
         full = ["--quiet", *full]
+    return full, env
+
+
+def run(args: list[str], url: str | None = None, quiet: bool = False) -> object:
+    """`dbt <args>` in this process; raises DbtFailed naming what failed."""
+    switch_off_telemetry()
+    from dbt.cli.main import dbtRunner
+
+    full, env = cli_args(args, url, quiet)
     with environ(env):
         res = dbtRunner(callbacks=[_on_event]).invoke(full)
     if not res.success:

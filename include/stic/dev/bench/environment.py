@@ -6,6 +6,8 @@ import contextlib
 import os
 import platform
 import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -167,8 +169,24 @@ def _drop_archive(conn, submission_id: int) -> None:
 
 
 def _dbt(args: list[str], url: str) -> float:
+    """`dbt <args>` in this process (dbtRunner); its seconds."""
     from stic.warehouse import dbt_runner as dbt
 
     t0 = time.perf_counter()
     dbt.run(args, url=url, quiet=True)
     return time.perf_counter() - t0
+
+
+def _dbt_command(args: list[str], url: str) -> float:
+    """`dbt <args>` as a command line: the dbt executable in a process of its own, as an operator runs it (Python
+    and dbt start, nothing imported or cached beforehand); its seconds, the start included."""
+    from stic.warehouse import dbt_runner as dbt
+
+    argv, env = dbt.cli_args(args, url=url, quiet=True)
+    exe = Path(sys.executable).parent / "dbt"
+    t0 = time.perf_counter()
+    p = subprocess.run([str(exe), *argv], env={**os.environ, **env}, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError(f"dbt {' '.join(args)} failed (exit {p.returncode}): {(p.stdout + p.stderr)[-2000:]}")
+    return seconds

@@ -42,7 +42,7 @@ def _figures() -> dict[str, Figure]:
         Figure("4", "Validation overhead: GX on the batch vs loading it", "ratio ≤ 0.25",
                baseline_name="load_submission of the batch"),
         Figure("5", "Orchestration overhead: dbt task group under the scheduler vs plain dbt build", "ratio ≤ 1.5",
-               baseline_name="one `dbt build` of the same models, same threads"),
+               baseline_name="one `dbt build` command of the same models, same threads"),
         Figure("6", "DAG parse: slowest DAG file's import time", "< 1 s (absolute)",
                baseline_name="import of a trivial one-task DAG"),
         Figure("7", "A day's drop: the demo sample from landing to published marts through the scheduler",

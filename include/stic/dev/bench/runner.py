@@ -16,7 +16,7 @@ from pathlib import Path
 from stic.config import environ, switch_off_telemetry
 
 from .data import Scale
-from .environment import _dbt, _log, admin_url, fill_warehouse, machine
+from .environment import _dbt, _dbt_command, _log, admin_url, fill_warehouse, machine
 from .figures import _error, _figures, _ratio
 from .measure_airflow import measure_dag_parse
 from .measure_load import measure_ingest, measure_memory, one_submission, settle_warehouse
@@ -114,14 +114,21 @@ def run_bench(sc: Scale, out_dir: Path, data: Path, docs: Path | None = None,
                 if figs["5"].status == "pending":
                     fig = figs["5"]
                     try:
-                        plain = _dbt(["build"], url)
-                        _log(f"fig 5: plain dbt build {plain:.1f}s")
+                        # The baseline is `dbt build` typed at a prompt: its own process, Python and dbt
+                        # started cold. The same build through dbtRunner in this process, where dbt is imported
+                        # and its templates compiled by the builds before, is in the details (the baseline of
+                        # rounds 5 to 8).
+                        plain = _dbt_command(["build"], url)
+                        warm = _dbt(["build"], url)
+                        _log(f"fig 5: plain dbt build {plain:.1f}s (its own process; {warm:.1f}s in this one)")
                         dag = dbt_stage_scheduled(url, data)
                         _log(f"fig 5: dbt task group under the scheduler {dag['group_s']:.1f}s "
                              f"({dag['dbt_tasks']} tasks)")
                         fig.measured, fig.baseline = dag["group_s"], plain
                         fig.ratio = _ratio(fig.measured, plain)
                         fig.details = {**dag, "plain_dbt_build_s": round(plain, 2),
+                                       "in_process_dbt_build_s": round(warm, 2),
+                                       "ratio_to_in_process": round(_ratio(fig.measured, warm), 3),
                                        "threads": int(os.environ.get("STIC_DBT_THREADS", "2")),
                                        "warehouse_rows": max(have, small)}
                         fig.decide(fig.ratio <= 1.5)
