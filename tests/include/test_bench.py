@@ -66,6 +66,7 @@ def test_bench_smoke_build_and_scheduler_figures(tmp_path, warehouse_url):
     f5 = next(f for f in result["figures"] if f["id"] == "5")["details"]
     # the baseline is the dbt command in a process of its own; the same build in the bench's process is kept beside
     assert f5["plain_dbt_build_s"] > 0 and f5["in_process_dbt_build_s"] > 0
+    assert len(f5["runs"]) == len(f5["plain_dbt_build_runs_s"]) == 1 and f5["runs"][0] == f5["group_s"]
     assert f5["states"] == {"success": f5["dbt_tasks"]}
 
 
@@ -84,6 +85,7 @@ def test_scales():
     full, quick = bench.Scale.of(), bench.Scale.of(quick=True)
     assert full.name == "full" and full.rows == 1_000_000 and full.csv_mb[1] == 1000 and full.warehouse == (1_000_000, 10_000_000)
     assert quick.name == "quick" and quick.rows == 100_000 and quick.warehouse == (100_000, 1_000_000)
+    assert full.stack_runs == quick.stack_runs == 3 and bench.Scale.of(scale=0.002).stack_runs == 1
     assert bench.Scale.of(rows=5000).rows == 5000
 
 

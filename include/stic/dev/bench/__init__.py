@@ -14,7 +14,8 @@ machine's own limits"):
    imported GX and made its context, data source and suite: timed apart, in the details) against loading that batch;
 5. orchestration overhead — the dbt task group of build_warehouse run by a real scheduler (the stack without
    Docker, LocalExecutor, parallelism STIC_BENCH_PARALLELISM, default 4; from the end of the group's upstream
-   task) against one plain `dbt build` of the same models with the same threads;
+   task) against a plain `dbt build` command (its own process) of the same models with the same threads; each
+   the median of 3 runs (1 below scale 0.01), the same build in the bench's own process in the details;
 6. DAG parse — the slowest DAG file's import time (airflow.sdk pre-imported), against a trivial DAG;
 7. a day's drop — the demo sample (294 files) from landing to published marts through the scheduler
    (ingest_district_submissions, then the asset-triggered build_warehouse up to secure_marts) against

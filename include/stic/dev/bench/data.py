@@ -44,6 +44,7 @@ class Scale:
     warehouse: tuple[int, int]  # figure 3: rows in the warehouse, small and large (10x)
     submission: int  # figure 3: rows of the new submission
     parse_repeat: int = 3  # figure 6: fresh processes per DAG file (the median is taken)
+    stack_runs: int = 3  # figure 5: dbt commands and build_warehouse runs (the median of each is taken)
 
     @classmethod
     def of(cls, quick: bool = False, scale: float | None = None, rows: int | None = None) -> Scale:
@@ -58,6 +59,7 @@ class Scale:
             warehouse=wh,
             submission=min(FULL["submission"], max(100, wh[0] // 10)),
             parse_repeat=3 if f >= 0.01 else 1,
+            stack_runs=3 if f >= 0.01 else 1,
         )
         if rows is not None:
             s.rows = rows
