@@ -88,8 +88,9 @@ print("RESULT" + json.dumps([[r, k, v if isinstance(v, (list, dict, str, int, fl
 
 
 def _producer_published_every_status_it_pushed():
-    """The build's producer (SticProducerWatcherOperator) lists, under one XCom, exactly the status keys it pushed:
-    what the sensors' shared poll reads under a scheduler (stic.ops.watcher_progress)."""
+    """The build's producer (SticProducerWatcherOperator) maps, under one XCom, exactly the status keys it pushed
+    to their statuses: what the sensors' shared poll reads under a scheduler (stic.ops.watcher_progress). Under
+    `airflow dags test` (pokes) it pushes every status as its own XCom too."""
     import json
 
     from stic.ops.watcher_progress import REPORTED_KEY
@@ -102,10 +103,14 @@ def _producer_published_every_status_it_pushed():
     assert runs, "no XCom of the build's producer"
     for run in runs:
         keys = {k for r, k, _v in rows if r == run}
-        [reported] = [v if isinstance(v, list) else json.loads(v) for r, k, v in rows if r == run and k == REPORTED_KEY]
-        # every node status it pushed (not Cosmos' own `task_status`, the producer's end)
+        [reported] = [v if isinstance(v, list | dict) else json.loads(v) for r, k, v in rows
+                      if r == run and k == REPORTED_KEY]
+        # every node status it pushed (not Cosmos' own `task_status`, the producer's end), with its status
         assert set(reported) == {k for k in keys if k.endswith("_status") and k not in (REPORTED_KEY, "task_status")}
-        assert "model__stic_warehouse__fct_projects_status" in reported
-        assert "model__stic_warehouse__fct_projects_tests_status" in reported
+        assert reported["model__stic_warehouse__fct_projects_status"] == "success"
+        assert reported["model__stic_warehouse__fct_projects_tests_status"] == "pass"
+        [own] = [v if isinstance(v, dict) else json.loads(v) for r, k, v in rows
+                 if r == run and k == "model__stic_warehouse__fct_projects_status"]
+        assert own["status"] == "success"
         # only a node's finish is kept as its event, and no test's event (no sensor reads them)
         assert not any(k.startswith("test__") and k.endswith("_dbt_event") for k in keys)
