@@ -74,7 +74,7 @@ def test_pusher_runs_on_idle_at_most_once_per_interval_while_items_keep_coming()
         time.sleep(0.005)
     pusher.close()
     during = calls[:-1]  # the last one is close()'s
-    assert 2 <= len(during) <= 6  # ~5: not once per item (~100 of them)
+    assert 2 <= len(during) < 20  # ~5 (the gaps below are the point), not once per item (~100 of them)
     assert all(b - a >= 0.09 for a, b in zip(during, during[1:], strict=False))
 
 

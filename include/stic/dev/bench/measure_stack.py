@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -99,8 +100,7 @@ def dbt_stage_scheduled(url: str, data: Path, runs: int = 1, baseline=None, time
             _log(f"fig 5: run {i + 1}/{runs}: the dbt group {out['group_s']:.1f}s")
             if i + 1 < runs:
                 _wait(stack, "the build_warehouse run", lambda run_id=run_id: _run_over(stack, run_id), timeout)
-    times = sorted(s["group_s"] for s in samples)
-    median = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
+    median = statistics.median(s["group_s"] for s in samples)
     typical = min(samples, key=lambda s: abs(s["group_s"] - median))
     return {**typical, "group_s": median, "runs": [s["group_s"] for s in samples], "baseline_runs": baselines,
             "runs_details": samples if runs > 1 else None, "executor": "LocalExecutor",

@@ -118,8 +118,7 @@ def run_bench(sc: Scale, out_dir: Path, data: Path, docs: Path | None = None,
                         # The baseline is `dbt build` typed at a prompt: its own process, Python and dbt
                         # started cold. The same build through dbtRunner in this process, where dbt is imported
                         # and its templates compiled by the builds before, is in the details (the baseline of
-                        # rounds 5 to 8).
-                        # Both sides are the median of sc.stack_runs runs, a plain build right before each
+                        # rounds 5 to 8). Both sides are the median of sc.stack_runs runs, a plain build right before each
                         # DAG run: single runs of the same build under the scheduler varied by a quarter, and
                         # the machine's speed drifts over minutes.
                         warm = _dbt(["build"], url)
