@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from stic.config import settings
 from stic.dev import bench
 
 TARGETS = {"1": "≥ 0.6", "2a": "300 MB", "2b": "1.25", "3": "≤ 1.2", "4": "≤ 0.25", "5": "≤ 1.5", "6": "< 1 s",
@@ -55,7 +56,34 @@ def test_bench_smoke(tmp_path, warehouse_url, capsys):
     _check(result, docs, measured={"1", "2a", "2b", "4", "6"})
     f1 = next(f for f in result["figures"] if f["id"] == "1")
     assert f1["details"]["rows"] == 2000
+    # figure 6: Airflow's dag-processor parsed every DAG file (and the trivial one, the baseline) in each run
+    f6 = next(f for f in result["figures"] if f["id"] == "6")["details"]
+    dag_files = {p.name for p in (settings().root / "dags").glob("*.py") if not p.name.startswith("_")}
+    assert set(f6["per_file_s"]) == dag_files and f6["slowest"] in dag_files
+    assert len(f6["runs_s"]) == bench.Scale.of(scale=0.002, rows=2000).parse_repeat and all(set(r) == dag_files | {"bench_trivial_dag.py"} for r in f6["runs_s"])
+    assert set(f6["cold_import_s"]) == {f6["slowest"], "bench_trivial_dag.py"}
     assert "stic bench" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_dag_parse_names_the_dag_file_that_fails_to_import(tmp_path, warehouse_url):
+    """Figure 6 reads Airflow's own parse records: a DAG file that does not import is an error naming it, not a
+    figure measured without it."""
+    from stic.dev.bench import measure_airflow
+    from stic.ops import airflow_env
+
+    dags, home = tmp_path / "dags", tmp_path / "airflow"
+    dags.mkdir()
+    (dags / measure_airflow.TRIVIAL_FILE).write_text(measure_airflow._TRIVIAL_DAG)
+    (dags / "broken_dag.py").write_text("from airflow.sdk import dag\nimport no_such_module_for_the_bench\n")
+    env = measure_airflow.dag_processor_env(airflow_env.env(warehouse_url), home, dags)
+    with pytest.raises(RuntimeError, match=r"(?s)broken_dag\.py failed to import.*no_such_module_for_the_bench"):
+        measure_airflow.dag_processor_parse_times(dags, home, env, runs=1)
+    (dags / "broken_dag.py").unlink()
+    home = tmp_path / "airflow-2"
+    env = measure_airflow.dag_processor_env(airflow_env.env(warehouse_url), home, dags)
+    runs = measure_airflow.dag_processor_parse_times(dags, home, env, runs=1)
+    assert list(runs[0]) == [measure_airflow.TRIVIAL_FILE] and runs[0][measure_airflow.TRIVIAL_FILE] > 0
 
 
 @pytest.mark.slow

@@ -16,7 +16,9 @@ machine's own limits"):
    Docker, LocalExecutor, parallelism STIC_BENCH_PARALLELISM, default 4; from the end of the group's upstream
    task) against a plain `dbt build` command (its own process) of the same models with the same threads; each
    the median of 3 runs (1 below scale 0.01), the same build in the bench's own process in the details;
-6. DAG parse — the slowest DAG file's import time (airflow.sdk pre-imported), against a trivial DAG;
+6. DAG parse — the slowest DAG file's parse time in Airflow's own dag-processor (its last_parse_duration,
+   the median of 3 runs of `airflow dag-processor --num-runs 1`), against a trivial DAG parsed alongside; the
+   file's cold import into a fresh process is in the details;
 7. a day's drop — the demo sample (294 files) from landing to published marts through the scheduler
    (ingest_district_submissions, then the asset-triggered build_warehouse up to secure_marts) against
    `stic ingest --landing && stic build` in one process on the same files.

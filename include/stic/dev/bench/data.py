@@ -43,7 +43,7 @@ class Scale:
     xlsx_mb: tuple[float, float]  # figure 2: small and large XLSX
     warehouse: tuple[int, int]  # figure 3: rows in the warehouse, small and large (10x)
     submission: int  # figure 3: rows of the new submission
-    parse_repeat: int = 3  # figure 6: fresh processes per DAG file (the median is taken)
+    parse_repeat: int = 3  # figure 6: dag-processor runs (the median per file is taken)
     stack_runs: int = 3  # figure 5: dbt commands and build_warehouse runs (the median of each is taken)
 
     @classmethod
