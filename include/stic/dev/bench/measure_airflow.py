@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 from stic.config import settings
@@ -64,7 +65,9 @@ def dag_processor_env(base: dict, home: Path, dags_dir: Path) -> dict:
     """Airflow's environment for a dag-processor of the bench's own: a throwaway SQLite metadata DB under `home`,
     every file parsed again at once (no 30 s wait) and one file at a time (no two parses share the cores).
     The dbt sensors are built as the stack and docker-compose.yml run them (in the triggerer)."""
-    return {**base,
+    # Not the caller's metadata DB nor their DAG bundles: only this folder, on this DB.
+    drop = ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC", "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST")
+    return {**{k: v for k, v in base.items() if k not in drop},
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir),
@@ -85,7 +88,9 @@ def dag_processor_parse_times(dags_dir: Path, home: Path, env: dict, runs: int) 
     log = home / "dag-processor.log"
     airflow = airflow_env.airflow_bin()
     with log.open("w", encoding="utf-8") as out:
-        subprocess.run([airflow, "db", "migrate"], env=env, stdout=out, stderr=subprocess.STDOUT, check=True)
+        p = subprocess.run([airflow, "db", "migrate"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        raise RuntimeError(f"airflow db migrate exited {p.returncode} (log {log}): {_tail(log)}")
     files = sorted(p.name for p in dags_dir.glob("*.py") if not p.name.startswith("_"))
     per_run = []
     for i in range(runs):
@@ -94,9 +99,8 @@ def dag_processor_parse_times(dags_dir: Path, home: Path, env: dict, runs: int) 
             p = subprocess.run([airflow, "dag-processor", "--num-runs", "1"], env=env, stdout=out,
                                stderr=subprocess.STDOUT)
         if p.returncode != 0:
-            tail = log.read_text(encoding="utf-8", errors="replace")[-1500:]
-            raise RuntimeError(f"airflow dag-processor exited {p.returncode} (log {log}): {tail}")
-        with sqlite3.connect(home / "airflow.db") as conn:
+            raise RuntimeError(f"airflow dag-processor exited {p.returncode} (log {log}): {_tail(log)}")
+        with closing(sqlite3.connect(home / "airflow.db")) as conn:
             errors = conn.execute("select filename, stacktrace from import_error").fetchall()
             rows = conn.execute("select relative_fileloc, last_parse_duration from dag").fetchall()
         if errors:
@@ -114,6 +118,10 @@ def dag_processor_parse_times(dags_dir: Path, home: Path, env: dict, runs: int) 
         _log(f"fig 6: dag-processor run {i + 1}/{runs} ({time.perf_counter() - t:.1f}s): "
              + ", ".join(f"{k} {v:.2f}s" for k, v in sorted(times.items(), key=lambda kv: -kv[1])[:2]))
     return per_run
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(encoding="utf-8", errors="replace")[-1500:]
 
 
 def measure_dag_parse(fig: Figure, url: str, data: Path, repeat: int = 3) -> None:
