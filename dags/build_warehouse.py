@@ -55,8 +55,9 @@ def build_warehouse():
 
     project = ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST, install_dbt_deps=False, dbt_vars=DBT_VARS)
     # The manifest is a local file, read as one. Cosmos wraps any manifest path in Airflow's ObjectStoragePath, whose
-    # open() loads every Airflow plugin for its hook lineage: Cosmos' own plugin imports FastAPI, 0.13 s of each
-    # parse of this file (figure 6). Cosmos only opens, tests and names the path, as a pathlib.Path does.
+    # open() loads every Airflow plugin for its hook lineage: Cosmos' own plugin imports FastAPI, 0.13 s of this
+    # file's import in a process without plugins loaded (`airflow dags test`, a task's process). Cosmos only opens,
+    # tests and names the path, as a pathlib.Path does.
     project.manifest_path = MANIFEST
     dbt = DbtTaskGroup(
         group_id="dbt",
